@@ -1,0 +1,880 @@
+//! The machinery every projection shares: staged writes, typed caches, generations,
+//! checkpoints, catch-up, rebuild into shadow trees and the atomic swap.
+//!
+//! Storage layout (all in the store the log hands us):
+//! - `proj/meta`: one key per projection name, holding [`Meta`]: the active generation (the
+//!   one queries read), the generation being built if any, and generations to drop.
+//! - `proj/<name>/g<N>`: generation N's data, and under [`CHECKPOINT_KEY`] the position of
+//!   the last record folded into it. Data and checkpoint are written by one atomic batch.
+//!
+//! A rebuild writes a new generation while the old one stays active; one write to
+//! `proj/meta` swaps them. A crash before that write leaves the old generation serving, and
+//! the next open resumes the unfinished generation from its own checkpoint (or starts it
+//! again if the projection's version changed meanwhile).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use caseledger_record::Record;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::store::{KvStore, KvTree, StoreError, Writes};
+use crate::Error;
+
+/// Name of the tree that says which generation of each projection is active.
+pub const META_TREE: &str = "proj/meta";
+
+/// Key of the checkpoint (last position folded, u64 big-endian) in every data tree. It starts
+/// with 0xFF so that it sorts after every data key (data keys start with ASCII).
+pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
+
+/// One record as a projection sees it. The position is inside the record.
+pub type Input = Record;
+
+/// A projection: a pure fold over records into one tree of its own.
+///
+/// `apply` reads the state it needs through its caches or `tx`, and stages what changes.
+/// It must be deterministic: the same records from the same state give the same bytes,
+/// whether they come one batch at a time or in a rebuild (hence no `HashMap` iteration order
+/// in stored values, no clock, no randomness).
+pub trait Projection: Send {
+    /// A stable name: the tree names derive from it, the CLI selects by it.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the stored form or the fold changes; a change triggers a rebuild.
+    fn version(&self) -> u32;
+    /// Folds one record.
+    fn apply(&mut self, record: &Input, tx: &mut Tx<'_>) -> Result<(), Error>;
+    /// Stages every cached change into `tx`; called before each commit.
+    fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), Error>;
+    /// Forgets cached state: after a failed batch, or to bound memory after a commit.
+    fn discard(&mut self);
+    /// How many entries are cached now.
+    fn cached(&self) -> usize;
+}
+
+/// Writes staged over one data tree; reads see the staged writes first.
+pub struct Tx<'a> {
+    tree: &'a dyn KvTree,
+    writes: Writes,
+}
+
+impl<'a> Tx<'a> {
+    /// Stages writes over `tree`, starting from `writes` already staged.
+    pub fn new(tree: &'a dyn KvTree, writes: Writes) -> Tx<'a> {
+        Tx { tree, writes }
+    }
+
+    /// The value under `key`, staged or stored.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if let Some(staged) = self.writes.entries.get(key) {
+            return Ok(staged.clone());
+        }
+        Ok(self.tree.get(key)?)
+    }
+
+    /// Stages an insert.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.put(key, value);
+    }
+
+    /// Stages a removal.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.writes.delete(key);
+    }
+
+    /// The staged writes.
+    pub fn into_writes(self) -> Writes {
+        self.writes
+    }
+}
+
+/// A typed read-through cache of values under one key space, written back on flush.
+///
+/// This is what makes a rebuild fast: a case's status is decoded once, changed in memory by
+/// every record of the case in the chunk, and encoded once at the end of the chunk.
+pub struct Table<V> {
+    entries: HashMap<Vec<u8>, Slot<V>>,
+}
+
+struct Slot<V> {
+    value: Option<V>,
+    dirty: bool,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned> Table<V> {
+    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<&mut Slot<V>, Error> {
+        if !self.entries.contains_key(key) {
+            let value = match tx.get(key)? {
+                Some(bytes) => Some(codec::decode(key, &bytes)?),
+                None => None,
+            };
+            self.entries.insert(
+                key.to_vec(),
+                Slot {
+                    value,
+                    dirty: false,
+                },
+            );
+        }
+        Ok(self.entries.get_mut(key).expect("inserted above"))
+    }
+
+    /// The value under `key`, without marking it changed.
+    pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
+        Ok(self.load(tx, key)?.value.as_ref())
+    }
+
+    /// The value under `key` for changing; `None` if there is none.
+    pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
+        let slot = self.load(tx, key)?;
+        if slot.value.is_some() {
+            slot.dirty = true;
+        }
+        Ok(slot.value.as_mut())
+    }
+
+    /// The value under `key` for changing, created with `make` if there is none.
+    pub fn get_or_insert_with(
+        &mut self,
+        tx: &Tx<'_>,
+        key: &[u8],
+        make: impl FnOnce() -> V,
+    ) -> Result<&mut V, Error> {
+        let slot = self.load(tx, key)?;
+        slot.dirty = true;
+        Ok(slot.value.get_or_insert_with(make))
+    }
+
+    /// Replaces the value under `key`.
+    pub fn insert(&mut self, key: Vec<u8>, value: V) {
+        self.entries.insert(
+            key,
+            Slot {
+                value: Some(value),
+                dirty: true,
+            },
+        );
+    }
+
+    /// Removes the value under `key`.
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.entries.insert(
+            key,
+            Slot {
+                value: None,
+                dirty: true,
+            },
+        );
+    }
+
+    /// Stages every changed value into `tx` and marks it clean.
+    pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        for (key, slot) in self.entries.iter_mut().filter(|(_, slot)| slot.dirty) {
+            match &slot.value {
+                Some(value) => tx.put(key.clone(), codec::encode(value)),
+                None => tx.delete(key.clone()),
+            }
+            slot.dirty = false;
+        }
+    }
+
+    /// Forgets every cached value.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// How many values are cached.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Where the records come from: the log, or a test's list.
+pub trait RecordSource {
+    /// The position of the last record (0 for an empty log).
+    fn head(&self) -> Result<u64, Error>;
+    /// Up to `limit` records from position `from` on, in order.
+    fn read_range(&self, from: u64, limit: usize) -> Result<Vec<Record>, Error>;
+}
+
+impl RecordSource for Vec<Record> {
+    fn head(&self) -> Result<u64, Error> {
+        Ok(self.last().map_or(0, |record| record.position))
+    }
+
+    fn read_range(&self, from: u64, limit: usize) -> Result<Vec<Record>, Error> {
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(self.iter().skip(start).take(limit).cloned().collect())
+    }
+}
+
+/// A generation of a projection's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    /// Its number, part of the tree name.
+    pub number: u64,
+    /// The projection version that writes it.
+    pub version: u32,
+}
+
+/// What `proj/meta` holds for one projection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The generation queries read.
+    pub active: Option<Generation>,
+    /// A generation being built in the shadow, if any.
+    pub building: Option<Generation>,
+    /// Generations replaced and not yet dropped.
+    pub retired: Vec<u64>,
+    /// The number the next generation gets.
+    pub next_number: u64,
+}
+
+/// The tree of one generation.
+pub fn generation_tree(name: &str, number: u64) -> String {
+    format!("proj/{name}/g{number}")
+}
+
+/// Reads a projection's meta entry.
+pub fn read_meta(meta: &dyn KvTree, name: &str) -> Result<Meta, Error> {
+    match meta.get(name.as_bytes())? {
+        Some(bytes) => codec::decode(name.as_bytes(), &bytes),
+        None => Ok(Meta::default()),
+    }
+}
+
+fn write_meta(meta_tree: &dyn KvTree, name: &str, meta: &Meta) -> Result<(), StoreError> {
+    let mut writes = Writes::default();
+    writes.put(name.as_bytes().to_vec(), codec::encode(meta));
+    meta_tree.apply_batch(writes)
+}
+
+/// Reads the checkpoint of a data tree (0 when nothing was folded).
+pub fn read_checkpoint(tree: &dyn KvTree) -> Result<u64, Error> {
+    match tree.get(CHECKPOINT_KEY)? {
+        None => Ok(0),
+        Some(bytes) => {
+            let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| Error::Corrupt {
+                key: codec::show_key(CHECKPOINT_KEY),
+                message: format!("checkpoint of {} bytes, expected 8", bytes.len()),
+            })?;
+            Ok(u64::from_be_bytes(bytes))
+        }
+    }
+}
+
+/// Tuning of catch-up and rebuild.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Records read from the log at a time.
+    pub read_batch_records: usize,
+    /// Records folded between two commits of a rebuild or catch-up. Larger is faster and
+    /// holds more in memory; a crash loses at most this much rebuild work.
+    pub commit_records: usize,
+    /// After a commit, caches larger than this are dropped, to bound memory.
+    pub cache_entries_max: usize,
+    /// Fold the projections on several threads when a chunk is at least this large.
+    pub parallel_records_min: usize,
+    /// Test hook: fail a rebuild or catch-up after this many commits, as a crash would.
+    pub fail_after_commits: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            read_batch_records: 16_384,
+            commit_records: 262_144,
+            cache_entries_max: 1_000_000,
+            parallel_records_min: 4_096,
+            fail_after_commits: None,
+        }
+    }
+}
+
+/// Progress of a catch-up or rebuild, reported after every commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// The projections being brought up to date.
+    pub names: Vec<String>,
+    /// The first position folded in this run.
+    pub from: u64,
+    /// The last position folded so far.
+    pub done: u64,
+    /// The position to reach.
+    pub head: u64,
+    /// Records folded per second so far.
+    pub records_per_second: f64,
+}
+
+/// What a catch-up or rebuild did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Projections brought up to date, with the generation now active.
+    pub projections: Vec<(String, Generation)>,
+    /// Records read from the log.
+    pub records: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Whether a new generation was swapped in.
+    pub swapped: Vec<String>,
+}
+
+struct Member {
+    projection: Box<dyn Projection>,
+    /// The tree `apply` writes: the active generation's (none before the first build).
+    tree: Option<Arc<dyn KvTree>>,
+    generation: Option<Generation>,
+    checkpoint: u64,
+}
+
+/// A member being brought up to date: the active one catching up, or a shadow generation.
+struct Target {
+    member: usize,
+    tree: Arc<dyn KvTree>,
+    generation: Generation,
+    checkpoint: u64,
+    shadow: bool,
+    writes: Writes,
+}
+
+/// Every projection of a ledger, kept up to date by the log's single writer.
+pub struct Projections {
+    store: Arc<dyn KvStore>,
+    meta: Arc<dyn KvTree>,
+    members: Vec<Member>,
+    options: Options,
+}
+
+impl Projections {
+    /// Opens the projections: drops retired generations, then brings every projection up to
+    /// the log's head — catching up from its checkpoint, or rebuilding in a shadow
+    /// generation when there is none or its version changed — and swaps shadows in.
+    pub fn open(
+        store: Arc<dyn KvStore>,
+        projections: Vec<Box<dyn Projection>>,
+        source: &dyn RecordSource,
+        options: Options,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(Projections, Summary), Error> {
+        let meta = store.open_tree(META_TREE)?;
+        let mut names = std::collections::BTreeSet::new();
+        for projection in &projections {
+            if !names.insert(projection.name()) {
+                return Err(Error::Duplicate(projection.name().to_string()));
+            }
+        }
+        let mut members = Vec::with_capacity(projections.len());
+        let mut targets = Vec::new();
+        for projection in projections {
+            let name = projection.name();
+            let version = projection.version();
+            let mut entry = read_meta(meta.as_ref(), name)?;
+            drop_retired(store.as_ref(), meta.as_ref(), name, &mut entry)?;
+            let index = members.len();
+            let tree = match entry.active {
+                Some(active) => Some(store.open_tree(&generation_tree(name, active.number))?),
+                None => None,
+            };
+            let checkpoint = match &tree {
+                Some(tree) => read_checkpoint(tree.as_ref())?,
+                None => 0,
+            };
+            // A shadow is needed when nothing was built, when the version changed, or when a
+            // rebuild was interrupted (it resumes if its version is still current).
+            let current = entry.active.is_some_and(|active| active.version == version);
+            if current && entry.building.is_none() {
+                targets.push(Target {
+                    member: index,
+                    tree: tree.clone().expect("an active generation has a tree"),
+                    generation: entry.active.expect("checked above"),
+                    checkpoint,
+                    shadow: false,
+                    writes: Writes::default(),
+                });
+            } else {
+                targets.push(start_shadow(
+                    store.as_ref(),
+                    meta.as_ref(),
+                    name,
+                    version,
+                    &mut entry,
+                    index,
+                    true,
+                )?);
+            }
+            members.push(Member {
+                projection,
+                tree,
+                generation: entry.active,
+                checkpoint,
+            });
+        }
+        let mut projections = Projections {
+            store,
+            meta,
+            members,
+            options,
+        };
+        let summary = projections.run(targets, source, progress)?;
+        Ok((projections, summary))
+    }
+
+    /// Rebuilds the named projections (all when `names` is empty) from the first record into
+    /// new shadow generations, then swaps them in. Until the swap, queries read the old
+    /// generations.
+    pub fn rebuild(
+        &mut self,
+        names: &[&str],
+        source: &dyn RecordSource,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Summary, Error> {
+        for name in names {
+            if !self
+                .members
+                .iter()
+                .any(|member| member.projection.name() == *name)
+            {
+                return Err(Error::UnknownProjection((*name).to_string()));
+            }
+        }
+        let mut targets = Vec::new();
+        for index in 0..self.members.len() {
+            let name = self.members[index].projection.name();
+            if !names.is_empty() && !names.contains(&name) {
+                continue;
+            }
+            let version = self.members[index].projection.version();
+            let mut entry = read_meta(self.meta.as_ref(), name)?;
+            targets.push(start_shadow(
+                self.store.as_ref(),
+                self.meta.as_ref(),
+                name,
+                version,
+                &mut entry,
+                index,
+                false,
+            )?);
+        }
+        self.run(targets, source, progress)
+    }
+
+    /// The names of the projections, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.members
+            .iter()
+            .map(|member| member.projection.name())
+            .collect()
+    }
+
+    /// The last position each projection has folded.
+    pub fn checkpoints(&self) -> Vec<(&'static str, u64)> {
+        self.members
+            .iter()
+            .map(|member| (member.projection.name(), member.checkpoint))
+            .collect()
+    }
+
+    /// Folds one committed batch into every projection, each in one atomic write with its
+    /// checkpoint. Records already folded are skipped; a gap is an error (the projection
+    /// then needs a catch-up, which the next open does).
+    pub fn apply(&mut self, records: &[Record]) -> Result<(), Error> {
+        for member in &mut self.members {
+            let Some(tree) = member.tree.clone() else {
+                return Err(Error::NotBuilt(member.projection.name().to_string()));
+            };
+            let mut writes = Writes::default();
+            let result = fold_into(
+                member.projection.as_mut(),
+                tree.as_ref(),
+                &mut member.checkpoint,
+                &mut writes,
+                records,
+            )
+            .and_then(|()| {
+                commit(
+                    member.projection.as_mut(),
+                    tree.as_ref(),
+                    member.checkpoint,
+                    writes,
+                    self.options.cache_entries_max,
+                )
+            });
+            if let Err(error) = result {
+                // The tree was not written: forget what the caches saw, and reread the
+                // checkpoint so a retried batch folds from what is stored.
+                member.projection.discard();
+                member.checkpoint = read_checkpoint(tree.as_ref())?;
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        mut targets: Vec<Target>,
+        source: &dyn RecordSource,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Summary, Error> {
+        let started = Instant::now();
+        let head = source.head()?;
+        let names: Vec<String> = targets
+            .iter()
+            .map(|target| self.members[target.member].projection.name().to_string())
+            .collect();
+        for target in &targets {
+            if target.checkpoint > head {
+                return Err(Error::AheadOfLog {
+                    name: self.members[target.member].projection.name().to_string(),
+                    checkpoint: target.checkpoint,
+                    head,
+                });
+            }
+        }
+        let from = targets
+            .iter()
+            .map(|target| target.checkpoint + 1)
+            .min()
+            .unwrap_or(head + 1);
+        // Every target starts from a clean cache: a shadow must not see the active
+        // generation's cached values.
+        for target in &targets {
+            self.members[target.member].projection.discard();
+        }
+        let mut next = from;
+        let mut since_commit = 0usize;
+        let mut commits = 0u64;
+        let mut records_read = 0u64;
+        while next <= head {
+            let want = usize::try_from(head - next + 1)
+                .unwrap_or(usize::MAX)
+                .min(self.options.read_batch_records.max(1));
+            let records = source.read_range(next, want)?;
+            let Some(last) = records.last() else {
+                return Err(Error::Source(format!(
+                    "the log returned nothing from position {next} (head {head})"
+                )));
+            };
+            if records[0].position != next {
+                return Err(Error::Gap {
+                    name: "log".into(),
+                    expected: next,
+                    found: records[0].position,
+                });
+            }
+            next = last.position + 1;
+            records_read += records.len() as u64;
+            self.fold_targets(&mut targets, &records)?;
+            since_commit += records.len();
+            if since_commit >= self.options.commit_records || next > head {
+                since_commit = 0;
+                self.commit_targets(&mut targets)?;
+                commits += 1;
+                let seconds = started.elapsed().as_secs_f64();
+                progress(&Progress {
+                    names: names.clone(),
+                    from,
+                    done: next - 1,
+                    head,
+                    records_per_second: (next - from) as f64 / seconds.max(1e-9),
+                });
+                if self.options.fail_after_commits == Some(commits) && next <= head {
+                    return Err(Error::Injected(commits));
+                }
+            }
+        }
+        let mut summary = Summary {
+            projections: Vec::new(),
+            records: records_read,
+            seconds: 0.0,
+            swapped: Vec::new(),
+        };
+        for target in targets {
+            let member = &mut self.members[target.member];
+            let name = member.projection.name();
+            member.projection.discard();
+            if target.shadow {
+                swap_in(
+                    self.store.as_ref(),
+                    self.meta.as_ref(),
+                    name,
+                    target.generation,
+                )?;
+                member.tree = Some(target.tree);
+                member.generation = Some(target.generation);
+                summary.swapped.push(name.to_string());
+            }
+            member.checkpoint = target.checkpoint;
+            summary
+                .projections
+                .push((name.to_string(), target.generation));
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    fn fold_targets(&mut self, targets: &mut [Target], records: &[Record]) -> Result<(), Error> {
+        let parallel = records.len() >= self.options.parallel_records_min && targets.len() > 1;
+        // Pair each target with its member's projection. Targets name distinct members.
+        let mut projections: Vec<Option<&mut Box<dyn Projection>>> = self
+            .members
+            .iter_mut()
+            .map(|member| Some(&mut member.projection))
+            .collect();
+        let mut work: Vec<(&mut Target, &mut Box<dyn Projection>)> = Vec::new();
+        for target in targets.iter_mut() {
+            let projection = projections[target.member]
+                .take()
+                .expect("each member has one target");
+            work.push((target, projection));
+        }
+        let fold = |(target, projection): &mut (&mut Target, &mut Box<dyn Projection>)| {
+            let mut writes = std::mem::take(&mut target.writes);
+            let result = fold_into(
+                projection.as_mut(),
+                target.tree.as_ref(),
+                &mut target.checkpoint,
+                &mut writes,
+                records,
+            );
+            target.writes = writes;
+            result
+        };
+        if parallel {
+            let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .iter_mut()
+                    .map(|item| scope.spawn(|| fold(item)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|_| Err(Error::Source("a fold thread panicked".into())))
+                    })
+                    .collect()
+            });
+            results.into_iter().collect()
+        } else {
+            work.iter_mut().try_for_each(fold)
+        }
+    }
+
+    fn commit_targets(&mut self, targets: &mut [Target]) -> Result<(), Error> {
+        for target in targets.iter_mut() {
+            let member = &mut self.members[target.member];
+            commit(
+                member.projection.as_mut(),
+                target.tree.as_ref(),
+                target.checkpoint,
+                std::mem::take(&mut target.writes),
+                self.options.cache_entries_max,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes a new shadow generation (or resumes an unfinished one of the same version when
+/// `resume`), recorded in meta before anything is written to it.
+fn start_shadow(
+    store: &dyn KvStore,
+    meta: &dyn KvTree,
+    name: &str,
+    version: u32,
+    entry: &mut Meta,
+    member: usize,
+    resume: bool,
+) -> Result<Target, Error> {
+    if let Some(building) = entry.building {
+        if resume && building.version == version {
+            let tree = store.open_tree(&generation_tree(name, building.number))?;
+            let checkpoint = read_checkpoint(tree.as_ref())?;
+            return Ok(Target {
+                member,
+                tree,
+                generation: building,
+                checkpoint,
+                shadow: true,
+                writes: Writes::default(),
+            });
+        }
+        entry.retired.push(building.number);
+        entry.building = None;
+    }
+    // Generation numbers start at 1 and are never reused.
+    let number = entry.next_number.max(1);
+    let generation = Generation { number, version };
+    entry.next_number = number + 1;
+    entry.building = Some(generation);
+    write_meta(meta, name, entry)?;
+    drop_retired(store, meta, name, entry)?;
+    let tree_name = generation_tree(name, number);
+    // A tree of this number can only be left over from a crash before its meta write.
+    store.drop_tree(&tree_name)?;
+    let tree = store.open_tree(&tree_name)?;
+    Ok(Target {
+        member,
+        tree,
+        generation,
+        checkpoint: 0,
+        shadow: true,
+        writes: Writes::default(),
+    })
+}
+
+/// The swap: one write to meta makes the shadow active; then the old tree is dropped.
+fn swap_in(
+    store: &dyn KvStore,
+    meta: &dyn KvTree,
+    name: &str,
+    generation: Generation,
+) -> Result<(), Error> {
+    let mut entry = read_meta(meta, name)?;
+    if let Some(old) = entry.active {
+        entry.retired.push(old.number);
+    }
+    entry.active = Some(generation);
+    entry.building = None;
+    write_meta(meta, name, &entry)?;
+    drop_retired(store, meta, name, &mut entry)
+}
+
+fn drop_retired(
+    store: &dyn KvStore,
+    meta: &dyn KvTree,
+    name: &str,
+    entry: &mut Meta,
+) -> Result<(), Error> {
+    if entry.retired.is_empty() {
+        return Ok(());
+    }
+    for number in &entry.retired {
+        store.drop_tree(&generation_tree(name, *number))?;
+    }
+    entry.retired.clear();
+    write_meta(meta, name, entry)?;
+    Ok(())
+}
+
+fn fold_into(
+    projection: &mut dyn Projection,
+    tree: &dyn KvTree,
+    checkpoint: &mut u64,
+    writes: &mut Writes,
+    records: &[Record],
+) -> Result<(), Error> {
+    let mut tx = Tx::new(tree, std::mem::take(writes));
+    let mut result = Ok(());
+    for record in records {
+        if record.position <= *checkpoint {
+            continue;
+        }
+        if record.position != *checkpoint + 1 {
+            result = Err(Error::Gap {
+                name: projection.name().to_string(),
+                expected: *checkpoint + 1,
+                found: record.position,
+            });
+            break;
+        }
+        if let Err(error) = projection.apply(record, &mut tx) {
+            result = Err(error);
+            break;
+        }
+        *checkpoint = record.position;
+    }
+    *writes = tx.into_writes();
+    result
+}
+
+fn commit(
+    projection: &mut dyn Projection,
+    tree: &dyn KvTree,
+    checkpoint: u64,
+    writes: Writes,
+    cache_entries_max: usize,
+) -> Result<(), Error> {
+    let mut tx = Tx::new(tree, writes);
+    projection.flush(&mut tx)?;
+    let mut writes = tx.into_writes();
+    if writes.is_empty() && read_checkpoint(tree)? == checkpoint {
+        return Ok(());
+    }
+    writes.put(CHECKPOINT_KEY.to_vec(), checkpoint.to_be_bytes().to_vec());
+    tree.apply_batch(writes)?;
+    if projection.cached() > cache_entries_max {
+        projection.discard();
+    }
+    Ok(())
+}
+
+/// Reads the active generation of each projection, for queries. Cheap to clone; safe to
+/// share between threads. A swap is seen by the next query.
+#[derive(Clone)]
+pub struct Reader {
+    store: Arc<dyn KvStore>,
+    meta: Arc<dyn KvTree>,
+    open: Arc<Mutex<HashMap<String, (u64, Arc<dyn KvTree>)>>>,
+}
+
+impl Reader {
+    /// A reader over the projections in `store`.
+    pub fn new(store: Arc<dyn KvStore>) -> Result<Reader, Error> {
+        let meta = store.open_tree(META_TREE)?;
+        Ok(Reader {
+            store,
+            meta,
+            open: Arc::default(),
+        })
+    }
+
+    /// The active data tree of projection `name`.
+    pub fn tree(&self, name: &str) -> Result<Arc<dyn KvTree>, Error> {
+        let entry = read_meta(self.meta.as_ref(), name)?;
+        let Some(active) = entry.active else {
+            return Err(Error::NotBuilt(name.to_string()));
+        };
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((number, tree)) = open.get(name) {
+            if *number == active.number {
+                return Ok(tree.clone());
+            }
+        }
+        let tree = self
+            .store
+            .open_tree(&generation_tree(name, active.number))?;
+        open.insert(name.to_string(), (active.number, tree.clone()));
+        Ok(tree)
+    }
+
+    /// The active generation and checkpoint of projection `name`.
+    pub fn status(&self, name: &str) -> Result<(Meta, u64), Error> {
+        let entry = read_meta(self.meta.as_ref(), name)?;
+        let checkpoint = match entry.active {
+            Some(_) => read_checkpoint(self.tree(name)?.as_ref())?,
+            None => 0,
+        };
+        Ok((entry, checkpoint))
+    }
+}
