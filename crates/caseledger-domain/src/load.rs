@@ -127,6 +127,23 @@ impl LoadError {
         LoadError::at(source, line_of(source.text, needle, nth), kind)
     }
 
+    /// An error located at the first line assigning `key` (`key = …`), or at line 1.
+    ///
+    /// For checks across several fields of a file parsed without spans.
+    pub fn near_key(source: &Source<'_>, key: &str, kind: LoadErrorKind) -> LoadError {
+        let line = source
+            .text
+            .lines()
+            .position(|line| {
+                line.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map(|index| index + 1)
+            .unwrap_or(1);
+        LoadError::at(source, line, kind)
+    }
+
     /// Converts a TOML parse or shape error into a [`LoadError`] at the line of its span.
     pub fn from_toml(source: &Source<'_>, error: &toml::de::Error) -> LoadError {
         let line = error
