@@ -1,0 +1,397 @@
+//! Bearer tokens bound to principals.
+//!
+//! A token reads `clt1.<id>.<secret>`: the id (16 hex digits) finds the stored entry, the
+//! secret (64 hex digits, 256 bits from the operating system's random source) proves
+//! possession. Only the SHA-256 of the secret is stored, and it is compared in constant time
+//! ([`subtle`]). A plain hash is enough: the secret is random and long, so there is nothing
+//! to brute-force that a slow hash would protect. Revocation marks the entry; it stays, so
+//! that every act that names the token's user keeps a resolvable author.
+//!
+//! The entries live in a key/value tree the caller hands in ([`TokenTree`]); the server
+//! stores them in a tree of the ledger's store, so tokens are backed up with the ledger.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The prefix and format version of every token.
+pub const TOKEN_PREFIX: &str = "clt1";
+
+/// Name of the key/value tree that holds token entries.
+pub const TOKEN_TREE_NAME: &str = "server.tokens";
+
+/// The length of a token's id, in hex digits.
+const TOKEN_ID_HEX_LEN: usize = 16;
+
+/// The length of a token's secret, in hex digits.
+const TOKEN_SECRET_HEX_LEN: usize = 64;
+
+/// A key/value tree holding token entries. Implemented over the ledger store's trees.
+pub trait TokenTree: Send + Sync + 'static {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
+    /// Stores `value` under `key` durably (flushed before returning).
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), String>;
+    /// Every entry, in key order.
+    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String>;
+}
+
+/// Why a token operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The backing tree failed.
+    #[error("token store: {0}")]
+    Store(String),
+    /// A stored entry does not decode.
+    #[error("token entry {id} is corrupt: {reason}")]
+    Corrupt {
+        /// The token id.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No token with this id.
+    #[error("no token with id {0}")]
+    Unknown(String),
+    /// The role or unit is not acceptable.
+    #[error("invalid principal: {0}")]
+    InvalidPrincipal(String),
+}
+
+/// Who holds a token: a role and the unit it acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPrincipal {
+    /// The role, such as `office` or `township`.
+    pub role: String,
+    /// The unit id in the registry, such as `office` or `township/dongping`.
+    pub unit: String,
+    /// The user name recorded as the actor of every act done with this token.
+    pub user: String,
+}
+
+/// One stored token entry. The secret itself is never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenEntry {
+    /// The token id (the non-secret part).
+    pub id: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_sha256: String,
+    /// Who it is for.
+    pub principal: TokenPrincipal,
+    /// When it was issued (RFC 3339, UTC).
+    pub issued_at: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// A freshly issued token: the only moment the secret is known.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The id, to revoke it later.
+    pub id: String,
+    /// The whole token, to hand to its holder. Shown once.
+    pub token: String,
+}
+
+/// The token store.
+#[derive(Clone)]
+pub struct TokenStore {
+    tree: Arc<dyn TokenTree>,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenStore")
+    }
+}
+
+fn secret_digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// 16 random bytes from the operating system (uuid's v4 generator reads getrandom; the six
+/// version and variant bits are fixed, so a v4 UUID carries 122 random bits).
+fn random_hex(hex_len: usize) -> String {
+    let mut out = String::with_capacity(hex_len + 32);
+    while out.len() < hex_len {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(hex_len);
+    out
+}
+
+/// Splits a presented token into id and secret, or `None` if it does not have the format.
+fn split_token(token: &str) -> Option<(&str, &str)> {
+    let mut parts = token.split('.');
+    let (prefix, id, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    let well_formed = prefix == TOKEN_PREFIX
+        && parts.next().is_none()
+        && id.len() == TOKEN_ID_HEX_LEN
+        && secret.len() == TOKEN_SECRET_HEX_LEN
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+        && secret.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then_some((id, secret))
+}
+
+impl TokenStore {
+    /// A store over `tree`.
+    pub fn new(tree: Arc<dyn TokenTree>) -> TokenStore {
+        TokenStore { tree }
+    }
+
+    /// Issues a token for `principal`, stores its hash and returns it once.
+    pub fn issue(&self, principal: TokenPrincipal) -> Result<IssuedToken, TokenError> {
+        for (name, value) in [
+            ("role", &principal.role),
+            ("unit", &principal.unit),
+            ("user", &principal.user),
+        ] {
+            if value.is_empty() || value.len() > caseledger_record::FIELD_BYTES_MAX {
+                return Err(TokenError::InvalidPrincipal(format!(
+                    "{name} must have 1 to {} bytes",
+                    caseledger_record::FIELD_BYTES_MAX
+                )));
+            }
+        }
+        let id = random_hex(TOKEN_ID_HEX_LEN);
+        let secret = random_hex(TOKEN_SECRET_HEX_LEN);
+        let entry = TokenEntry {
+            id: id.clone(),
+            secret_sha256: hex::encode(secret_digest(&secret)),
+            principal,
+            issued_at: chrono::Utc::now().to_rfc3339(),
+            revoked_at: None,
+        };
+        self.write(&entry)?;
+        Ok(IssuedToken {
+            token: format!("{TOKEN_PREFIX}.{id}.{secret}"),
+            id,
+        })
+    }
+
+    /// Revokes the token with `id`. Revoking twice is not an error.
+    pub fn revoke(&self, id: &str) -> Result<TokenEntry, TokenError> {
+        let mut entry = self
+            .read(id)?
+            .ok_or_else(|| TokenError::Unknown(id.to_owned()))?;
+        if entry.revoked_at.is_none() {
+            entry.revoked_at = Some(chrono::Utc::now().to_rfc3339());
+            self.write(&entry)?;
+        }
+        Ok(entry)
+    }
+
+    /// Every entry, revoked ones included.
+    pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
+        let entries = self.tree.entries().map_err(TokenError::Store)?;
+        entries
+            .into_iter()
+            .map(|(key, value)| decode_entry(&String::from_utf8_lossy(&key), &value))
+            .collect()
+    }
+
+    /// The principal holding `token`, or `None` if the token is unknown, malformed or revoked.
+    pub fn authenticate(&self, token: &str) -> Result<Option<TokenPrincipal>, TokenError> {
+        let Some((id, secret)) = split_token(token) else {
+            return Ok(None);
+        };
+        let presented = secret_digest(secret);
+        let Some(entry) = self.read(id)? else {
+            return Ok(None);
+        };
+        let mut stored = [0u8; 32];
+        if hex::decode_to_slice(&entry.secret_sha256, &mut stored).is_err() {
+            return Err(TokenError::Corrupt {
+                id: id.to_owned(),
+                reason: "hash is not 64 hex digits".into(),
+            });
+        }
+        let matches: bool = presented.ct_eq(&stored).into();
+        Ok((matches && entry.revoked_at.is_none()).then_some(entry.principal))
+    }
+
+    fn read(&self, id: &str) -> Result<Option<TokenEntry>, TokenError> {
+        let value = self.tree.get(id.as_bytes()).map_err(TokenError::Store)?;
+        value.map(|bytes| decode_entry(id, &bytes)).transpose()
+    }
+
+    fn write(&self, entry: &TokenEntry) -> Result<(), TokenError> {
+        let bytes =
+            serde_json::to_vec(entry).map_err(|error| TokenError::Store(error.to_string()))?;
+        self.tree
+            .put(entry.id.as_bytes(), &bytes)
+            .map_err(TokenError::Store)
+    }
+}
+
+fn decode_entry(id: &str, bytes: &[u8]) -> Result<TokenEntry, TokenError> {
+    serde_json::from_slice(bytes).map_err(|error| TokenError::Corrupt {
+        id: id.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// The authenticated caller of a request. Extracting it answers 401 without a valid token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal of the token.
+    pub principal: TokenPrincipal,
+}
+
+impl Caller {
+    /// Whether the caller holds one of `roles`.
+    pub fn has_role(&self, roles: &[&str]) -> bool {
+        roles.contains(&self.principal.role.as_str())
+    }
+
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require_role(&self, roles: &[&str]) -> Result<(), ApiError> {
+        if self.has_role(roles) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                zh: format!(
+                    "角色“{}”无权执行此操作（需要：{}）",
+                    self.principal.role,
+                    roles.join("、")
+                ),
+                en: format!(
+                    "The role `{}` may not do this (needs one of: {})",
+                    self.principal.role,
+                    roles.join(", ")
+                ),
+            })
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header_value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthenticated)?;
+        let text = header_value
+            .to_str()
+            .map_err(|_| ApiError::Unauthenticated)?;
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .ok_or(ApiError::Unauthenticated)?
+            .trim();
+        let principal = state
+            .tokens()
+            .authenticate(token)
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Caller { principal })
+    }
+}
+
+/// A token tree in memory, for tests and for a server run without persistence.
+#[derive(Debug, Default)]
+pub struct MemoryTokenTree {
+    entries: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl TokenTree for MemoryTokenTree {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let entries = self.entries.lock().map_err(|error| error.to_string())?;
+        Ok(entries.get(key).cloned())
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        let mut entries = self.entries.lock().map_err(|error| error.to_string())?;
+        entries.insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        let entries = self.entries.lock().map_err(|error| error.to_string())?;
+        Ok(entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> TokenStore {
+        TokenStore::new(Arc::new(MemoryTokenTree::default()))
+    }
+
+    fn principal() -> TokenPrincipal {
+        TokenPrincipal {
+            role: "office".into(),
+            unit: "office".into(),
+            user: "auditor-1".into(),
+        }
+    }
+
+    #[test]
+    fn issued_token_authenticates_until_revoked() {
+        let store = store();
+        let issued = store.issue(principal()).unwrap();
+        assert_eq!(
+            store.authenticate(&issued.token).unwrap(),
+            Some(principal())
+        );
+        store.revoke(&issued.id).unwrap();
+        assert_eq!(store.authenticate(&issued.token).unwrap(), None);
+    }
+
+    #[test]
+    fn only_the_hash_is_stored() {
+        let store = store();
+        let issued = store.issue(principal()).unwrap();
+        let secret = issued.token.rsplit('.').next().unwrap();
+        let entries = store.tree.entries().unwrap();
+        for (_, value) in entries {
+            assert!(!String::from_utf8_lossy(&value).contains(secret));
+        }
+    }
+
+    #[test]
+    fn wrong_or_malformed_tokens_do_not_authenticate() {
+        let store = store();
+        let issued = store.issue(principal()).unwrap();
+        let mut wrong = issued.token.clone();
+        let last = wrong.pop().unwrap();
+        wrong.push(if last == '0' { '1' } else { '0' });
+        for token in [
+            wrong.as_str(),
+            "",
+            "clt1",
+            "clt1.x.y",
+            "Bearer",
+            "clt1.0000000000000000.00",
+        ] {
+            assert_eq!(store.authenticate(token).unwrap(), None, "{token}");
+        }
+    }
+
+    #[test]
+    fn revoking_an_unknown_id_is_an_error() {
+        assert!(matches!(
+            store().revoke("0123456789abcdef"),
+            Err(TokenError::Unknown(_))
+        ));
+    }
+}

@@ -1,0 +1,228 @@
+//! Prometheus counters, written by hand.
+//!
+//! A handful of counters and one latency histogram do not justify a metrics crate and its
+//! global registry: atomics and a short text renderer cover them, and the exposition format
+//! (version 0.0.4) is simple and stable.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the request latency histogram, in seconds.
+const LATENCY_BUCKETS_SECONDS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS_SECONDS.len()],
+    count: u64,
+    sum_seconds: f64,
+}
+
+/// The service's counters.
+#[derive(Default)]
+pub struct Metrics {
+    /// Requests by (method, route template, status). Routes are templates, so the set is bounded.
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    in_flight: AtomicI64,
+    appends: AtomicU64,
+    append_duplicates: AtomicU64,
+    rejections: Mutex<BTreeMap<String, u64>>,
+    sse_subscribers: AtomicI64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Counts one finished request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests
+                .entry((method.to_owned(), route.to_owned(), status))
+                .or_default() += 1;
+        }
+        if let Ok(mut latency) = self.latency.lock() {
+            let histogram = latency.entry(route.to_owned()).or_default();
+            let seconds = elapsed.as_secs_f64();
+            for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS_SECONDS) {
+                if seconds <= bound {
+                    *bucket += 1;
+                }
+            }
+            histogram.count += 1;
+            histogram.sum_seconds += seconds;
+        }
+    }
+
+    /// A request started (+1) or finished (-1).
+    pub fn in_flight_add(&self, delta: i64) {
+        self.in_flight.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// An SSE subscriber joined (+1) or left (-1).
+    pub fn sse_subscribers_add(&self, delta: i64) {
+        self.sse_subscribers.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// An act was appended (or answered as a duplicate of an earlier one).
+    pub fn count_append(&self, duplicate: bool) {
+        if duplicate {
+            self.append_duplicates.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.appends.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A request was refused with the problem `code`.
+    pub fn count_rejection(&self, code: &str) {
+        if let Ok(mut rejections) = self.rejections.lock() {
+            *rejections.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition, with `head_position` as a gauge.
+    pub fn render(&self, head_position: Option<u64>) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP caseledger_http_requests_total HTTP requests by method, route and status.\n",
+        );
+        out.push_str("# TYPE caseledger_http_requests_total counter\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((method, route, status), count) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "caseledger_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
+            }
+        }
+        out.push_str("# HELP caseledger_http_request_duration_seconds Time to the response head, by route.\n");
+        out.push_str("# TYPE caseledger_http_request_duration_seconds histogram\n");
+        if let Ok(latency) = self.latency.lock() {
+            for (route, histogram) in latency.iter() {
+                let route = escape(route);
+                for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(histogram.buckets) {
+                    let _ = writeln!(
+                        out,
+                        "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                    histogram.count
+                );
+                let _ = writeln!(
+                    out,
+                    "caseledger_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    histogram.sum_seconds
+                );
+                let _ = writeln!(
+                    out,
+                    "caseledger_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    histogram.count
+                );
+            }
+        }
+        gauge(
+            &mut out,
+            "caseledger_http_requests_in_flight",
+            "Requests being handled.",
+            self.in_flight.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "caseledger_sse_subscribers",
+            "Open live-tail connections.",
+            self.sse_subscribers.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "caseledger_acts_appended_total",
+            "Acts appended through the API.",
+            self.appends.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "caseledger_acts_duplicate_total",
+            "Repeated requests answered with the first result.",
+            self.append_duplicates.load(Ordering::Relaxed),
+        );
+        out.push_str("# HELP caseledger_rejections_total Refused requests by problem code.\n");
+        out.push_str("# TYPE caseledger_rejections_total counter\n");
+        if let Ok(rejections) = self.rejections.lock() {
+            for (code, count) in rejections.iter() {
+                let _ = writeln!(
+                    out,
+                    "caseledger_rejections_total{{code=\"{}\"}} {count}",
+                    escape(code)
+                );
+            }
+        }
+        if let Some(position) = head_position {
+            gauge(
+                &mut out,
+                "caseledger_log_head_position",
+                "Position of the last record of the log.",
+                position as i64,
+            );
+        }
+        out
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
+    let _ = write!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+    );
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = write!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+    );
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let metrics = Metrics::default();
+        metrics.observe_request("GET", "/healthz", 200, Duration::from_micros(300));
+        metrics.observe_request("GET", "/healthz", 200, Duration::from_millis(3));
+        metrics.count_rejection("forbidden");
+        metrics.count_append(false);
+        let text = metrics.render(Some(7));
+        assert!(text.contains(
+            "caseledger_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "caseledger_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.001\"} 1"
+        ));
+        assert!(text.contains(
+            "caseledger_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 2"
+        ));
+        assert!(text.contains("caseledger_rejections_total{code=\"forbidden\"} 1"));
+        assert!(text.contains("caseledger_acts_appended_total 1"));
+        assert!(text.contains("caseledger_log_head_position 7"));
+    }
+}

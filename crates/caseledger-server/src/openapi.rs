@@ -1,0 +1,60 @@
+//! The OpenAPI document, generated from the handlers' annotations with utoipa.
+//!
+//! The document is checked in as `schemas/openapi.json`; a test fails when the two drift.
+//! Regenerate with `UPDATE_SCHEMAS=1 cargo test -p caseledger-server --test openapi`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The API's document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "caseledger",
+        description = "The audit API of Anhua County's property-management supervision ledger \
+                       (安化县物业管理监管台账). Errors are RFC 9457 problems.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        crate::routes::service::healthz,
+        crate::routes::service::readyz,
+        crate::routes::service::metrics,
+        crate::routes::service::openapi_document,
+    ),
+    components(schemas(crate::error::Problem, crate::routes::service::Health)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "Liveness, readiness, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("clt1.<id>.<secret>")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline, exactly as checked in.
+pub fn document_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    // The crate version would make the document change with every release bump; the API has
+    // its own version in its paths.
+    doc.info.version = "v1".into();
+    let mut text = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,3 @@
+//! One router per resource. [`crate::app`] merges them.
+
+pub mod service;

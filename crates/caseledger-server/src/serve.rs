@@ -1,0 +1,67 @@
+//! Running the service on a socket, with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::{app, AppState};
+
+/// Serves [`app`] on `listener` until `shutdown` completes, then stops accepting, ends live
+/// tails, and lets in-flight requests (appends included) finish, for at most the configured
+/// grace period.
+pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let grace = Duration::from_millis(state.limits().shutdown_grace_ms);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal_state = state.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        signal_state.begin_shutdown();
+        let _ = started_tx.send(());
+    };
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
+    let server = std::future::IntoFuture::into_future(server);
+    tokio::pin!(server);
+    let grace_over = async move {
+        if started_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = &mut server => result,
+        () = grace_over => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; dropping remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
