@@ -55,10 +55,14 @@ impl Checkpoint {
         extensions: Vec<String>,
     ) -> Result<Checkpoint, CheckpointError> {
         if !is_valid_line(origin) {
-            return Err(CheckpointError::Malformed("origin must be a non-empty line"));
+            return Err(CheckpointError::Malformed(
+                "origin must be a non-empty line",
+            ));
         }
         if !extensions.iter().all(|line| is_valid_line(line)) {
-            return Err(CheckpointError::Malformed("extension lines must be non-empty lines"));
+            return Err(CheckpointError::Malformed(
+                "extension lines must be non-empty lines",
+            ));
         }
         Ok(Checkpoint {
             origin: origin.to_owned(),

@@ -110,7 +110,9 @@ pub enum VerifyError {
     #[error("the proof has too few hashes / 证明中的哈希过少")]
     TooShort,
     /// The proof leads to another root than the one claimed.
-    #[error("the proof leads to root {computed}, not to {expected} / 证明算出的根哈希与声明的不符")]
+    #[error(
+        "the proof leads to root {computed}, not to {expected} / 证明算出的根哈希与声明的不符"
+    )]
     RootMismatch {
         /// The root claimed (signed).
         expected: Hash,
@@ -207,7 +209,11 @@ pub fn verify_consistency(
         if !proof.is_empty() {
             return Err(VerifyError::TooLong);
         }
-        let expected_old = if old_size == 0 { empty_root() } else { *new_root };
+        let expected_old = if old_size == 0 {
+            empty_root()
+        } else {
+            *new_root
+        };
         if *old_root != expected_old {
             return Err(VerifyError::OldRootMismatch {
                 expected: *old_root,
@@ -521,7 +527,11 @@ impl<'s, S: NodeStore + ?Sized> TreeReader<'s, S> {
 
     /// The inclusion proof of leaf `leaf_index` (0-based: record position minus one) in the
     /// tree of `tree_size` leaves: RFC 9162 `PATH`, ordered from the leaf up.
-    pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, ProofError> {
+    pub fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<Vec<Hash>, ProofError> {
         if leaf_index >= tree_size {
             return Err(ProofError::IndexOutOfRange {
                 leaf_index,
@@ -746,7 +756,8 @@ impl NodeStore for MemoryStore {
     }
 
     fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
-        self.leaf_reads.fetch_add(end.saturating_sub(start), Ordering::Relaxed);
+        self.leaf_reads
+            .fetch_add(end.saturating_sub(start), Ordering::Relaxed);
         let end = (end as usize).min(self.leaves.len());
         let start = (start as usize).min(end);
         Ok(self.leaves[start..end].to_vec())

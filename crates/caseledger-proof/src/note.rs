@@ -83,8 +83,7 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
 /// Splits `name+hexid+base64` and checks the name and the id's form.
 fn split_key_text(text: &str) -> Result<(&str, u32, Vec<u8>), NoteError> {
     let mut parts = text.splitn(3, '+');
-    let (Some(name), Some(id_hex), Some(key64)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(name), Some(id_hex), Some(key64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(NoteError::KeyFormat("expected name+id+key"));
     };
     if !is_valid_key_name(name) {
@@ -144,7 +143,9 @@ impl NoteSigner {
     pub fn from_text(text: &str) -> Result<NoteSigner, NoteError> {
         let text = text.trim_end_matches(['\n', '\r']);
         let Some(rest) = text.strip_prefix("PRIVATE+KEY+") else {
-            return Err(NoteError::KeyFormat("signer key must start with PRIVATE+KEY+"));
+            return Err(NoteError::KeyFormat(
+                "signer key must start with PRIVATE+KEY+",
+            ));
         };
         let (name, id, key) = split_key_text(rest)?;
         let mut seed = [0u8; 32];
@@ -366,7 +367,9 @@ pub fn open_note(note: &[u8], known: &[NoteVerifier]) -> Result<OpenedNote, Note
 
 fn parse_signature_line(line: &str) -> Result<NoteSignature, NoteError> {
     let Some(rest) = line.strip_prefix(SIGNATURE_PREFIX) else {
-        return Err(NoteError::Malformed("signature line must start with an em dash"));
+        return Err(NoteError::Malformed(
+            "signature line must start with an em dash",
+        ));
     };
     let Some((name, base64)) = rest.split_once(' ') else {
         return Err(NoteError::Malformed("signature line has no signature"));

@@ -75,7 +75,11 @@ fn roots_match_for_every_size() {
             assert_eq!(tree.root(), expected, "appender root, size {size}");
         }
         for tree in &full {
-            assert_eq!(tree.reader().root(size as u64).unwrap(), expected, "reader root, size {size}");
+            assert_eq!(
+                tree.reader().root(size as u64).unwrap(),
+                expected,
+                "reader root, size {size}"
+            );
         }
     }
 }
@@ -95,8 +99,15 @@ fn every_inclusion_vector_is_generated_and_verifies() {
             expected
         );
         for tree in &full {
-            let proof = tree.reader().inclusion_proof(case.leaf_index, case.tree_size).unwrap();
-            assert_eq!(proof, expected, "leaf {} size {}", case.leaf_index, case.tree_size);
+            let proof = tree
+                .reader()
+                .inclusion_proof(case.leaf_index, case.tree_size)
+                .unwrap();
+            assert_eq!(
+                proof, expected,
+                "leaf {} size {}",
+                case.leaf_index, case.tree_size
+            );
         }
         let root = Hash::from_hex(&v.roots_by_size[size]).unwrap();
         let leaf = leaf_hashes[case.leaf_index as usize];
@@ -118,7 +129,10 @@ fn every_consistency_vector_is_generated_and_verifies() {
             assert_eq!(reference::consistency_proof(m, &leaf_hashes[..n]), expected);
         }
         for tree in &full {
-            let proof = tree.reader().consistency_proof(case.size1, case.size2).unwrap();
+            let proof = tree
+                .reader()
+                .consistency_proof(case.size1, case.size2)
+                .unwrap();
             assert_eq!(proof, expected, "{} -> {}", case.size1, case.size2);
         }
         let old_root = Hash::from_hex(&v.roots_by_size[m]).unwrap();
