@@ -1,0 +1,118 @@
+//! The head file: the position and hash of the last acknowledged record, kept outside sled so
+//! that a log which lost its tail (or was cut on purpose) is noticed on open.
+//!
+//! Format (UTF-8 text, one field a line):
+//! ```text
+//! caseledger-head 1
+//! position 1234
+//! hash <64 hex digits>
+//! check <64 hex digits: blake3 of the three lines above, newlines included>
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use caseledger_record::Hash;
+
+use crate::error::Error;
+
+/// The file name inside the ledger folder.
+pub const HEAD_FILE_NAME: &str = "HEAD";
+const MAGIC: &str = "caseledger-head 1";
+
+/// The end of the log: the last acknowledged position and its hash (the genesis hash and
+/// position 0 for an empty ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last acknowledged position (0 when empty).
+    pub position: u64,
+    /// Its chain hash.
+    pub hash: Hash,
+}
+
+pub(crate) fn path(dir: &Path) -> PathBuf {
+    dir.join(HEAD_FILE_NAME)
+}
+
+fn body(head: &Head) -> String {
+    format!(
+        "{MAGIC}\nposition {}\nhash {}\n",
+        head.position,
+        head.hash.to_hex()
+    )
+}
+
+/// Writes the head file atomically: a temporary file, fsync, rename, fsync of the folder.
+/// The fsync also makes sled's preceding writes durable on file systems that flush the
+/// device cache on fsync (see schemas/storage.md).
+pub(crate) fn write(dir: &Path, head: &Head) -> Result<(), Error> {
+    let text = body(head);
+    let check = blake3::hash(text.as_bytes()).to_hex();
+    let temporary = dir.join("HEAD.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(format!("{text}check {check}\n").as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path(dir))?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|error| Error::io("writing the head file", error))
+}
+
+/// Reads the head file; `Ok(None)` when it does not exist.
+pub(crate) fn read(dir: &Path) -> Result<Option<Head>, Error> {
+    let file = path(dir);
+    let text = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Error::head(&file, format!("cannot be read: {error}"))),
+    };
+    let text = String::from_utf8(text)
+        .map_err(|_| Error::head(&file, "is not UTF-8 text / 不是文本"))?;
+    parse(&text).map(Some).map_err(|reason| Error::head(&file, reason))
+}
+
+fn parse(text: &str) -> Result<Head, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let [magic, position, hash, check] = lines.as_slice() else {
+        return Err(format!("has {} lines, expected 4 / 行数不对", lines.len()));
+    };
+    if *magic != MAGIC {
+        return Err(format!("starts with {magic:?}, expected {MAGIC:?}"));
+    }
+    let position = position
+        .strip_prefix("position ")
+        .and_then(|digits| digits.parse::<u64>().ok())
+        .ok_or("has no valid position line / 位置行无效")?;
+    let hash = hash
+        .strip_prefix("hash ")
+        .and_then(Hash::from_hex)
+        .ok_or("has no valid hash line / 哈希行无效")?;
+    let head = Head { position, hash };
+    let expected = blake3::hash(body(&head).as_bytes()).to_hex();
+    if check.strip_prefix("check ") != Some(expected.as_str()) {
+        return Err("checksum does not match its content / 校验值不符".into());
+    }
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_detects_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head {
+            position: 42,
+            hash: Hash([7; 32]),
+        };
+        write(dir.path(), &head).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(head));
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        std::fs::write(path(dir.path()), text.replace("position 42", "position 41")).unwrap();
+        assert!(read(dir.path()).is_err());
+        std::fs::remove_file(path(dir.path())).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), None);
+    }
+}

@@ -1,0 +1,639 @@
+//! Opening a ledger and its one writer thread (group commit).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use caseledger_record::{
+    genesis_hash, record_hash, ChainWalker, Hash, Record, FIELD_BYTES_MAX, RECORD_BYTES_MAX,
+    RECORD_FORMAT,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, ErrorKind};
+use crate::head::{self, Head};
+use crate::{frame, keys, read, AppendRequest, Appended, Committed, LedgerOptions, Observer, Shared};
+
+/// The largest payload accepted, in bytes: the record limit less room for the other fields.
+pub const PAYLOAD_BYTES_MAX: usize = RECORD_BYTES_MAX - 8 * FIELD_BYTES_MAX;
+
+/// Records re-read from the log per step while catching up indexes and observers.
+const CATCH_UP_RECORDS: usize = 4_096;
+
+type Reply = oneshot::Sender<Result<Vec<Appended>, Error>>;
+
+struct Job {
+    requests: Vec<AppendRequest>,
+    reply: Reply,
+}
+
+/// Owns the writer thread; dropping it closes the queue and waits for the thread.
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+    sender: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.sender.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
+    // Every option explicit (sled 0.34 is beta; defaults may change under us).
+    sled::Config::new()
+        .path(dir.join(crate::SLED_DIR_NAME))
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(options.cache_bytes)
+        // Durability is ours: the writer flushes before every acknowledgement, so no
+        // background flusher is needed.
+        .flush_every_ms(None)
+        .use_compression(false)
+        .temporary(false)
+        .create_new(false)
+        .segment_size(8 * 1024 * 1024)
+        .print_profile_on_drop(false)
+        .open()
+        .map_err(|error| Error::io("opening sled", error))
+}
+
+impl Handle {
+    pub(crate) fn open(
+        dir: &Path,
+        options: LedgerOptions,
+        mut observers: Vec<Box<dyn Observer>>,
+    ) -> Result<Handle, Error> {
+        if options.origin.is_empty() || options.origin.len() > FIELD_BYTES_MAX {
+            return Err(Error::invalid("the origin name must be 1 to 256 bytes"));
+        }
+        if options.queue_requests_max == 0 || options.batch_records_max == 0 {
+            return Err(Error::invalid("queue and batch limits must be at least 1"));
+        }
+        std::fs::create_dir_all(dir).map_err(|error| Error::io("creating the ledger folder", error))?;
+        let db = open_db(dir, &options)?;
+        let shared = Shared {
+            dir: dir.to_path_buf(),
+            log: db.open_tree(keys::LOG_TREE)?,
+            events: db.open_tree(keys::EVENTS_TREE)?,
+            streams: db.open_tree(keys::STREAMS_TREE)?,
+            meta: db.open_tree(keys::META_TREE)?,
+            db,
+            origin: options.origin.clone(),
+            genesis: genesis_hash(&options.origin),
+            head: Mutex::new(Head {
+                position: 0,
+                hash: genesis_hash(&options.origin),
+            }),
+            stopped: Mutex::new(None),
+        };
+        check_origin(&shared)?;
+        let head = check_tail(&shared, &options)?;
+        catch_up_indexes(&shared, head.position)?;
+        *shared.head.lock().expect("head lock") = head;
+        catch_up_observers(&shared, head.position, &mut observers)?;
+        shared.db.flush()?;
+        head::write(&shared.dir, &head)?;
+        let shared = Arc::new(shared);
+        let (sender, receiver) = mpsc::channel(options.queue_requests_max);
+        let mut writer = Writer {
+            shared: shared.clone(),
+            receiver,
+            observers,
+            next_position: head.position + 1,
+            last_hash: head.hash,
+            last_recorded_at_us: 0,
+            versions: HashMap::new(),
+            options,
+        };
+        let thread = std::thread::Builder::new()
+            .name("caseledger-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|error| Error::io("starting the writer thread", error))?;
+        Ok(Handle {
+            shared,
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+
+    fn stopped_error(&self) -> Error {
+        let reason = self
+            .shared
+            .stopped
+            .lock()
+            .expect("stopped lock")
+            .clone()
+            .unwrap_or_else(|| "the ledger is closing".into());
+        Error::new(ErrorKind::Stopped { reason })
+    }
+
+    pub(crate) async fn submit(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, Error> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let sender = self.sender.as_ref().expect("sender lives as long as the handle");
+        if sender.send(Job { requests, reply }).await.is_err() {
+            return Err(self.stopped_error());
+        }
+        answer.await.unwrap_or_else(|_| Err(self.stopped_error()))
+    }
+
+    pub(crate) fn submit_blocking(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, Error> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let sender = self.sender.as_ref().expect("sender lives as long as the handle");
+        if sender.blocking_send(Job { requests, reply }).is_err() {
+            return Err(self.stopped_error());
+        }
+        answer.blocking_recv().unwrap_or_else(|_| Err(self.stopped_error()))
+    }
+}
+
+fn check_origin(shared: &Shared) -> Result<(), Error> {
+    match shared.meta.get(keys::META_ORIGIN)? {
+        Some(stored) => {
+            let stored = String::from_utf8_lossy(&stored).into_owned();
+            if stored != shared.origin {
+                return Err(Error::new(ErrorKind::OriginMismatch {
+                    stored,
+                    requested: shared.origin.clone(),
+                }));
+            }
+        }
+        None => {
+            if !shared.log.is_empty() {
+                return Err(Error::corrupt(1, "the log has records but no origin is stored"));
+            }
+            shared.meta.insert(keys::META_ORIGIN, shared.origin.as_bytes())?;
+            shared.meta.insert(keys::META_FORMAT, keys::STORAGE_FORMAT)?;
+        }
+    }
+    if let Some(format) = shared.meta.get(keys::META_FORMAT)? {
+        if format != keys::STORAGE_FORMAT {
+            return Err(Error::corrupt(0, "unknown storage format in the meta tree"));
+        }
+    }
+    Ok(())
+}
+
+/// The last position in the log tree (0 when empty).
+fn log_end(shared: &Shared) -> Result<u64, Error> {
+    match shared.log.last()? {
+        None => Ok(0),
+        Some((key, value)) => {
+            let first = frame::position_of_key(&key)?;
+            Ok(first + frame::split(first, &value)?.len() as u64 - 1)
+        }
+    }
+}
+
+/// Re-hashes the tail and compares it with the head file. Returns the new head: the end of
+/// the log, which may be past the head file when a batch was flushed but the process died
+/// before acknowledging it (those records chain correctly and are kept).
+fn check_tail(shared: &Shared, options: &LedgerOptions) -> Result<Head, Error> {
+    let end = log_end(shared)?;
+    let head_path = head::path(&shared.dir);
+    let acknowledged = match head::read(&shared.dir)? {
+        Some(head) => head,
+        None if end == 0 => Head {
+            position: 0,
+            hash: shared.genesis,
+        },
+        None => {
+            return Err(Error::head(
+                &head_path,
+                format!(
+                    "is missing but the log holds {end} records; refusing to open / 头文件缺失，拒绝打开"
+                ),
+            ))
+        }
+    };
+    if acknowledged.position > end {
+        return Err(Error::corrupt(
+            end + 1,
+            format!(
+                "the log ends at {end} but position {} was acknowledged (head file); records are missing",
+                acknowledged.position
+            ),
+        ));
+    }
+    if end == 0 {
+        if acknowledged.hash != shared.genesis {
+            return Err(Error::head(&head_path, "names another genesis hash than this origin's"));
+        }
+        return Ok(acknowledged);
+    }
+    let start = acknowledged.position.saturating_sub(options.tail_check_records).max(1);
+    let mut walker = if start == 1 {
+        ChainWalker::new(shared.genesis)
+    } else {
+        // Trust the link stored in the first record of the window; everything after it is
+        // re-hashed and linked.
+        let first = read::at(shared, end, start)?;
+        ChainWalker::resume(start - 1, first.record.prev_hash)
+    };
+    let mut last_hash = shared.genesis;
+    let mut position = start;
+    while position <= end {
+        let records = read::range(shared, end, position, CATCH_UP_RECORDS)?;
+        for record in &records {
+            let (_, hash) = walker
+                .push(&record.bytes)
+                .map_err(|error| Error::corrupt(error.position(), error.to_string()))?;
+            if record.position == acknowledged.position && hash != acknowledged.hash {
+                return Err(Error::corrupt(
+                    record.position,
+                    format!(
+                        "hash {hash} differs from the acknowledged hash {} in the head file",
+                        acknowledged.hash
+                    ),
+                ));
+            }
+            last_hash = hash;
+        }
+        position += records.len() as u64;
+    }
+    if acknowledged.position == 0 && acknowledged.hash != shared.genesis {
+        return Err(Error::head(&head_path, "names another genesis hash than this origin's"));
+    }
+    Ok(Head {
+        position: end,
+        hash: last_hash,
+    })
+}
+
+fn index_entries(
+    records: &[Committed],
+) -> (sled::Batch, sled::Batch) {
+    let mut events = sled::Batch::default();
+    let mut streams = sled::Batch::default();
+    for committed in records {
+        let position = committed.position.to_be_bytes();
+        events.insert(&committed.record.event_id[..], &position[..]);
+        streams.insert(
+            keys::stream_key(&committed.record.stream, committed.record.stream_version),
+            &position[..],
+        );
+    }
+    (events, streams)
+}
+
+/// Writes the index entries of a batch, then moves the index checkpoint. sled recovers a
+/// prefix of its writes, so after a crash the checkpoint never runs ahead of the entries.
+fn write_indexes(shared: &Shared, records: &[Committed]) -> Result<(), Error> {
+    let Some(last) = records.last() else {
+        return Ok(());
+    };
+    let (events, streams) = index_entries(records);
+    shared.events.apply_batch(events)?;
+    shared.streams.apply_batch(streams)?;
+    shared.meta.insert(keys::META_INDEXED, &last.position.to_be_bytes())?;
+    Ok(())
+}
+
+fn catch_up_indexes(shared: &Shared, end: u64) -> Result<(), Error> {
+    let indexed = match shared.meta.get(keys::META_INDEXED)? {
+        Some(value) => keys::u64_of(&value)
+            .ok_or_else(|| Error::corrupt(0, "index checkpoint is not a position"))?,
+        None => 0,
+    };
+    if indexed > end {
+        return Err(Error::corrupt(
+            end + 1,
+            format!("the indexes cover position {indexed} but the log ends at {end}"),
+        ));
+    }
+    let mut position = indexed + 1;
+    while position <= end {
+        let records = read::range(shared, end, position, CATCH_UP_RECORDS)?;
+        write_indexes(shared, &records)?;
+        position += records.len() as u64;
+    }
+    Ok(())
+}
+
+fn catch_up_observers(
+    shared: &Shared,
+    end: u64,
+    observers: &mut [Box<dyn Observer>],
+) -> Result<(), Error> {
+    for observer in observers.iter_mut() {
+        let Some(applied) = observer.applied_position() else {
+            continue;
+        };
+        if applied > end {
+            return Err(Error::new(ErrorKind::Observer {
+                name: observer.name().to_string(),
+                reason: format!("has applied position {applied}, past the end of the log {end}"),
+            }));
+        }
+        let mut position = applied + 1;
+        while position <= end {
+            let records = read::range(shared, end, position, CATCH_UP_RECORDS)?;
+            observer.apply(&records).map_err(|error| {
+                Error::new(ErrorKind::Observer {
+                    name: observer.name().to_string(),
+                    reason: error.to_string(),
+                })
+            })?;
+            position += records.len() as u64;
+        }
+    }
+    Ok(())
+}
+
+/// What became of one request in a batch.
+enum Outcome {
+    /// Appended as the record at this index of the batch.
+    New(usize),
+    /// The same event id was acknowledged before: its original result.
+    Duplicate(Appended),
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    receiver: mpsc::Receiver<Job>,
+    observers: Vec<Box<dyn Observer>>,
+    next_position: u64,
+    last_hash: Hash,
+    last_recorded_at_us: i64,
+    /// Current version of recently written streams (a cache of the stream index).
+    versions: HashMap<String, u64>,
+    options: LedgerOptions,
+}
+
+/// The records of the batch being built.
+#[derive(Default)]
+struct Pending {
+    records: Vec<Committed>,
+    /// Versions of streams written in this batch.
+    versions: HashMap<String, u64>,
+    /// Event ids of this batch → index into `records`.
+    events: HashMap<[u8; 16], usize>,
+}
+
+fn now_us() -> i64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn validate(request: &AppendRequest) -> Result<(), Error> {
+    let fields = [
+        ("stream", &request.stream),
+        ("kind", &request.kind),
+        ("actor.role", &request.actor.role),
+        ("actor.unit", &request.actor.unit),
+        ("actor.user", &request.actor.user),
+    ];
+    for (name, value) in fields {
+        if value.len() > FIELD_BYTES_MAX {
+            return Err(Error::invalid(format!(
+                "{name} is {} bytes, at most {FIELD_BYTES_MAX} allowed / 字段过长",
+                value.len()
+            )));
+        }
+    }
+    if request.stream.is_empty() || request.kind.is_empty() {
+        return Err(Error::invalid("stream and kind must not be empty / 流与类型不能为空"));
+    }
+    if request.payload.len() > PAYLOAD_BYTES_MAX {
+        return Err(Error::invalid(format!(
+            "payload is {} bytes, at most {PAYLOAD_BYTES_MAX} allowed / 内容过大",
+            request.payload.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a stored record is what `request` would have written.
+fn same_content(record: &Record, request: &AppendRequest) -> bool {
+    record.stream == request.stream
+        && record.stream_version == request.expected_version + 1
+        && record.actor == request.actor
+        && record.kind == request.kind
+        && record.schema_version == request.schema_version
+        && record.payload == request.payload
+}
+
+fn appended(committed: &Committed, duplicate: bool) -> Appended {
+    Appended {
+        position: committed.position,
+        hash: committed.hash,
+        stream_version: committed.record.stream_version,
+        recorded_at_us: committed.record.recorded_at_us,
+        duplicate,
+    }
+}
+
+impl Writer {
+    fn run(&mut self) {
+        while let Some(first) = self.receiver.blocking_recv() {
+            let mut jobs = vec![first];
+            let mut count = jobs[0].requests.len();
+            while count < self.options.batch_records_max {
+                match self.receiver.try_recv() {
+                    Ok(job) => {
+                        count += job.requests.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Err(error) = self.commit(jobs) {
+                let reason = error.to_string();
+                tracing::error!(%reason, "ledger writer stopped");
+                *self.shared.stopped.lock().expect("stopped lock") = Some(reason);
+                // Closing the queue fails every waiting and future submitter.
+                self.receiver.close();
+                while let Ok(job) = self.receiver.try_recv() {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+                return;
+            }
+        }
+    }
+
+    /// The current version of a stream: this batch, then the cache, then the index.
+    fn version(&self, pending: &Pending, stream: &str) -> Result<u64, Error> {
+        if let Some(version) = pending.versions.get(stream) {
+            return Ok(*version);
+        }
+        if let Some(version) = self.versions.get(stream) {
+            return Ok(*version);
+        }
+        read::stream_version(&self.shared, u64::MAX, stream)
+    }
+
+    /// Decides one job against the batch so far; on success its records join `pending`.
+    fn decide(&mut self, pending: &mut Pending, requests: &[AppendRequest]) -> Result<Vec<Outcome>, Error> {
+        for (index, request) in requests.iter().enumerate() {
+            validate(request)?;
+            if requests[..index].iter().any(|other| other.event_id == request.event_id) {
+                return Err(Error::new(ErrorKind::DuplicateInBatch {
+                    event_id: request.event_id,
+                }));
+            }
+        }
+        let mark = pending.records.len();
+        let mut job_versions: HashMap<&str, u64> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let id = *request.event_id.as_bytes();
+            if let Some(&index) = pending.events.get(&id) {
+                if same_content(&pending.records[index].record, request) {
+                    outcomes.push(Outcome::New(index));
+                    continue;
+                }
+                return Err(Error::new(ErrorKind::DuplicateMismatch {
+                    event_id: request.event_id,
+                }));
+            }
+            if let Some(value) = self.shared.events.get(id)? {
+                let position = keys::u64_of(&value)
+                    .ok_or_else(|| Error::corrupt(0, "event index value is not a position"))?;
+                let original = read::at(&self.shared, u64::MAX, position)?;
+                if same_content(&original.record, request) {
+                    outcomes.push(Outcome::Duplicate(appended(&original, true)));
+                    continue;
+                }
+                return Err(Error::new(ErrorKind::DuplicateMismatch {
+                    event_id: request.event_id,
+                }));
+            }
+            let actual = match job_versions.get(request.stream.as_str()) {
+                Some(version) => *version,
+                None => self.version(pending, &request.stream)?,
+            };
+            if actual != request.expected_version {
+                return Err(Error::new(ErrorKind::Conflict {
+                    stream: request.stream.clone(),
+                    expected: request.expected_version,
+                    actual,
+                }));
+            }
+            job_versions.insert(&request.stream, actual + 1);
+            outcomes.push(Outcome::New(usize::MAX));
+        }
+        // Everything checked: now the records of this job are built and chained.
+        let mut built = mark;
+        for (request, outcome) in requests.iter().zip(outcomes.iter_mut()) {
+            if !matches!(outcome, Outcome::New(usize::MAX)) {
+                continue;
+            }
+            let recorded_at_us = now_us().max(self.last_recorded_at_us);
+            let record = Record {
+                format: RECORD_FORMAT,
+                position: self.next_position,
+                prev_hash: self.last_hash,
+                recorded_at_us,
+                stream: request.stream.clone(),
+                stream_version: request.expected_version + 1,
+                event_id: *request.event_id.as_bytes(),
+                actor: request.actor.clone(),
+                kind: request.kind.clone(),
+                schema_version: request.schema_version,
+                payload: request.payload.clone(),
+            };
+            let bytes = record.encode();
+            let hash = record_hash(&bytes);
+            self.next_position += 1;
+            self.last_hash = hash;
+            self.last_recorded_at_us = recorded_at_us;
+            pending.versions.insert(request.stream.clone(), record.stream_version);
+            pending.events.insert(record.event_id, built);
+            pending.records.push(Committed {
+                position: record.position,
+                hash,
+                bytes: Arc::from(bytes),
+                record,
+            });
+            *outcome = Outcome::New(built);
+            built += 1;
+        }
+        Ok(outcomes)
+    }
+
+    /// Commits one batch of jobs. An error returned here stops the writer; errors of single
+    /// jobs (conflicts, invalid requests) are answered and do not.
+    fn commit(&mut self, jobs: Vec<Job>) -> Result<(), Error> {
+        let mut pending = Pending::default();
+        let mut decided = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            // A job that fails leaves `pending` and the chain state as they were.
+            let saved = (self.next_position, self.last_hash, self.last_recorded_at_us);
+            match self.decide(&mut pending, &job.requests) {
+                Ok(outcomes) => decided.push((job.reply, outcomes)),
+                Err(error) => {
+                    (self.next_position, self.last_hash, self.last_recorded_at_us) = saved;
+                    if matches!(error.kind(), ErrorKind::Io { .. } | ErrorKind::Corrupt { .. }) {
+                        let _ = job.reply.send(Err(error.clone()));
+                        return Err(error);
+                    }
+                    let _ = job.reply.send(Err(error));
+                }
+            }
+        }
+        if let Err(error) = self.write(&pending) {
+            for (reply, _) in decided {
+                let _ = reply.send(Err(error.clone()));
+            }
+            return Err(error);
+        }
+        for (reply, outcomes) in decided {
+            let results = outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    Outcome::New(index) => appended(&pending.records[index], false),
+                    Outcome::Duplicate(original) => original,
+                })
+                .collect();
+            let _ = reply.send(Ok(results));
+        }
+        if self.versions.len() + pending.versions.len() > self.options.stream_cache_entries_max {
+            self.versions.clear();
+        }
+        self.versions.extend(pending.versions);
+        Ok(())
+    }
+
+    /// Insert, index, observe, flush, write the head file, publish the head.
+    fn write(&mut self, pending: &Pending) -> Result<(), Error> {
+        let Some(first) = pending.records.first() else {
+            return Ok(());
+        };
+        let size = pending.records.iter().map(|c| c.bytes.len() + 4).sum();
+        let mut value = Vec::with_capacity(size);
+        for committed in &pending.records {
+            frame::push(&mut value, &committed.bytes);
+        }
+        self.shared.log.insert(frame::key(first.position), value)?;
+        write_indexes(&self.shared, &pending.records)?;
+        for observer in self.observers.iter_mut() {
+            observer.apply(&pending.records).map_err(|error| {
+                Error::new(ErrorKind::Observer {
+                    name: observer.name().to_string(),
+                    reason: error.to_string(),
+                })
+            })?;
+        }
+        self.shared.db.flush()?;
+        let last = pending.records.last().expect("not empty");
+        let head = Head {
+            position: last.position,
+            hash: last.hash,
+        };
+        head::write(&self.shared.dir, &head)?;
+        *self.shared.head.lock().expect("head lock") = head;
+        Ok(())
+    }
+}
