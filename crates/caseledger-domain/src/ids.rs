@@ -183,21 +183,20 @@ impl Uscc {
             reason,
         };
         let chars = text.chars().count();
-        if chars != 18 || text.len() != 18 {
+        if chars != 18 {
             return Err(refuse(format!("has {chars} characters, not 18")));
         }
-        let bytes = text.as_bytes();
-        if let Some((i, &b)) = bytes
-            .iter()
+        let outside = text
+            .chars()
             .enumerate()
-            .find(|(_, &b)| uscc_value(b).is_none())
-        {
+            .find(|(_, c)| !c.is_ascii() || uscc_value(*c as u8).is_none());
+        if let Some((i, c)) = outside {
             return Err(refuse(format!(
-                "character {} ({:?}) is not in the GB 32100-2015 alphabet (digits and A-Y without I, O, Z, S, V)",
-                i + 1,
-                b as char
+                "character {} ({c:?}) is not in the GB 32100-2015 alphabet (digits and A-Y without I, O, Z, S, V)",
+                i + 1
             )));
         }
+        let bytes = text.as_bytes();
         if !bytes[2..8].iter().all(u8::is_ascii_digit) {
             return Err(refuse(
                 "positions 3-8 must be the 6-digit administrative division code".to_string(),
