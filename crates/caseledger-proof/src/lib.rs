@@ -27,6 +27,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod merkle;
 pub mod note;
+pub mod sample;

@@ -477,7 +477,7 @@ impl<'s, S: NodeStore + ?Sized> Fetcher<'s, S> {
     fn subtree(&mut self, lo: u64, hi: u64) -> Result<Hash, ProofError> {
         let size = hi - lo;
         debug_assert!(size > 0);
-        if size.is_power_of_two() && lo % size == 0 {
+        if size.is_power_of_two() && lo & (size - 1) == 0 {
             let level = size.trailing_zeros() as u8;
             return self.node(level, lo >> level);
         }
