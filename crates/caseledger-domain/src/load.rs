@@ -59,13 +59,13 @@ pub enum LoadErrorKind {
         /// The unit.
         id: String,
         /// Its kind.
-        kind: String,
+        kind: crate::registry::UnitKind,
         /// The parent named.
         parent: String,
         /// The kind the parent must have.
-        expected: String,
+        expected: crate::registry::UnitKind,
         /// The kind the parent has.
-        actual: String,
+        actual: crate::registry::UnitKind,
     },
     /// A unit that needs a parent has none, or one that must not have one has one.
     #[error("上级单位缺失或多余 / {id:?}: {reason}")]
@@ -180,13 +180,7 @@ fn line_of(text: &str, needle: &str, nth: usize) -> usize {
         .enumerate()
         .filter(|(_, line)| quoted(line))
         .nth(nth)
-        .or_else(|| {
-            lines
-                .iter()
-                .enumerate()
-                .filter(|(_, line)| quoted(line))
-                .last()
-        })
+        .or_else(|| lines.iter().enumerate().rfind(|(_, line)| quoted(line)))
         .or_else(|| {
             lines
                 .iter()

@@ -317,10 +317,10 @@ impl Registry {
                         origin.parent_line,
                         LoadErrorKind::WrongParentKind {
                             id: unit.id.to_string(),
-                            kind: unit.kind.to_string(),
+                            kind: unit.kind,
                             parent: parent.to_string(),
-                            expected: expected.to_string(),
-                            actual: found.kind.to_string(),
+                            expected,
+                            actual: found.kind,
                         },
                     ))
                 }
