@@ -34,6 +34,9 @@ const TOKEN_ID_HEX_LEN: usize = 16;
 /// The length of a token's secret, in hex digits.
 const TOKEN_SECRET_HEX_LEN: usize = 64;
 
+/// A stored key and its value.
+pub type TokenTreeEntry = (Vec<u8>, Vec<u8>);
+
 /// A key/value tree holding token entries. Implemented over the ledger store's trees.
 pub trait TokenTree: Send + Sync + 'static {
     /// The value under `key`.
@@ -41,7 +44,7 @@ pub trait TokenTree: Send + Sync + 'static {
     /// Stores `value` under `key` durably (flushed before returning).
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), String>;
     /// Every entry, in key order.
-    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String>;
+    fn entries(&self) -> Result<Vec<TokenTreeEntry>, String>;
 }
 
 /// Why a token operation failed.
@@ -302,6 +305,45 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Tokens in a tree of the ledger's store ([`TOKEN_TREE_NAME`]), flushed on every change.
+#[derive(Debug, Clone)]
+pub struct LedgerTokenTree {
+    store: caseledger_log::Store,
+    tree: caseledger_log::KvTree,
+}
+
+impl LedgerTokenTree {
+    /// Opens (or creates) the token tree of `store`.
+    pub fn open(store: &caseledger_log::Store) -> Result<LedgerTokenTree, caseledger_log::Error> {
+        Ok(LedgerTokenTree {
+            tree: store.open_tree(TOKEN_TREE_NAME)?,
+            store: store.clone(),
+        })
+    }
+}
+
+impl TokenTree for LedgerTokenTree {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.tree.get(key).map_err(|error| error.to_string())
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        let mut batch = caseledger_log::KvBatch::new();
+        batch.insert(key, value);
+        self.tree
+            .apply_batch(batch)
+            .map_err(|error| error.to_string())?;
+        self.store.flush().map_err(|error| error.to_string())
+    }
+
+    fn entries(&self) -> Result<Vec<TokenTreeEntry>, String> {
+        self.tree
+            .iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| error.to_string())
+    }
+}
+
 /// A token tree in memory, for tests and for a server run without persistence.
 #[derive(Debug, Default)]
 pub struct MemoryTokenTree {
@@ -320,7 +362,7 @@ impl TokenTree for MemoryTokenTree {
         Ok(())
     }
 
-    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    fn entries(&self) -> Result<Vec<TokenTreeEntry>, String> {
         let entries = self.entries.lock().map_err(|error| error.to_string())?;
         Ok(entries
             .iter()

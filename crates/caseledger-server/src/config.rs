@@ -23,6 +23,8 @@ pub struct Limits {
     pub page_items_default: usize,
     /// Time allowed to produce a response head, in milliseconds (longer answers 504).
     pub request_timeout_ms: u64,
+    /// Time allowed for a full verification (`/api/v1/audit/verify`), in milliseconds.
+    pub verify_timeout_ms: u64,
     /// Requests handled at once; more wait for a slot until their timeout.
     pub in_flight_requests_max: usize,
     /// Open live-tail (SSE) connections at once; more answer 503.
@@ -40,6 +42,7 @@ impl Default for Limits {
             page_items_max: 500,
             page_items_default: 50,
             request_timeout_ms: 10_000,
+            verify_timeout_ms: 600_000,
             in_flight_requests_max: 512,
             sse_subscribers_max: 64,
             sse_batch_records_max: 256,

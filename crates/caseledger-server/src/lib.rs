@@ -11,12 +11,12 @@
 //! render.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use caseledger_server::{app, auth::MemoryTokenTree, AppState, config::Limits};
+//! use caseledger_log::{Ledger, LedgerOptions};
+//! use caseledger_server::{app, AppState, config::Limits};
 //!
-//! let state = AppState::builder(Arc::new(MemoryTokenTree::default()))
-//!     .limits(Limits::default())
-//!     .build();
+//! let dir = tempfile::tempdir().unwrap();
+//! let ledger = Ledger::open(dir.path(), LedgerOptions::new("caseledger.example/anhua")).unwrap();
+//! let state = AppState::builder(ledger).limits(Limits::default()).build().unwrap();
 //! let router: axum::Router = app(state);
 //! # let _ = router;
 //! ```
@@ -39,7 +39,9 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::sync::{watch, Semaphore};
 
-use crate::auth::{TokenStore, TokenTree};
+use caseledger_log::Ledger;
+
+use crate::auth::{LedgerTokenTree, TokenStore, TokenTree};
 use crate::config::Limits;
 use crate::metrics::Metrics;
 
@@ -51,18 +53,23 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
+    ledger: Ledger,
     limits: Limits,
     tokens: TokenStore,
     metrics: Metrics,
     in_flight: Arc<Semaphore>,
     sse_slots: Arc<Semaphore>,
+    verify_slot: Arc<Semaphore>,
     ready: AtomicBool,
     shutdown: watch::Sender<bool>,
+    /// The head position after the service's latest append, for live tails to wake on.
+    appended: watch::Sender<u64>,
 }
 
 /// Builds an [`AppState`].
 pub struct AppStateBuilder {
-    tokens: Arc<dyn TokenTree>,
+    ledger: Ledger,
+    tokens: Option<Arc<dyn TokenTree>>,
     limits: Limits,
 }
 
@@ -73,30 +80,70 @@ impl AppStateBuilder {
         self
     }
 
+    /// Keeps tokens in `tree` instead of the ledger's store (tests).
+    pub fn tokens(mut self, tree: Arc<dyn TokenTree>) -> AppStateBuilder {
+        self.tokens = Some(tree);
+        self
+    }
+
     /// The state, marked ready.
-    pub fn build(self) -> AppState {
+    pub fn build(self) -> Result<AppState, caseledger_log::Error> {
         let (shutdown, _) = watch::channel(false);
-        AppState {
+        let (appended, _) = watch::channel(self.ledger.head().position);
+        let tokens = match self.tokens {
+            Some(tree) => tree,
+            None => Arc::new(LedgerTokenTree::open(&self.ledger.store())?),
+        };
+        Ok(AppState {
             inner: Arc::new(Inner {
+                ledger: self.ledger,
                 in_flight: Arc::new(Semaphore::new(self.limits.in_flight_requests_max)),
                 sse_slots: Arc::new(Semaphore::new(self.limits.sse_subscribers_max)),
                 limits: self.limits,
-                tokens: TokenStore::new(self.tokens),
+                tokens: TokenStore::new(tokens),
                 metrics: Metrics::default(),
+                verify_slot: Arc::new(Semaphore::new(1)),
                 ready: AtomicBool::new(true),
                 shutdown,
+                appended,
             }),
-        }
+        })
     }
 }
 
 impl AppState {
-    /// A builder over the tree that holds the tokens.
-    pub fn builder(tokens: Arc<dyn TokenTree>) -> AppStateBuilder {
+    /// A builder over an open ledger. Tokens live in a tree of the ledger's store.
+    pub fn builder(ledger: Ledger) -> AppStateBuilder {
         AppStateBuilder {
-            tokens,
+            ledger,
+            tokens: None,
             limits: Limits::default(),
         }
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    /// Tells live tails that the log grew to `position`.
+    pub fn notify_appended(&self, position: u64) {
+        self.inner.appended.send_if_modified(|current| {
+            let grew = position > *current;
+            if grew {
+                *current = position;
+            }
+            grew
+        });
+    }
+
+    /// A receiver of the head position after each append through the service.
+    pub fn appended_signal(&self) -> watch::Receiver<u64> {
+        self.inner.appended.subscribe()
+    }
+
+    pub(crate) fn verify_slot(&self) -> Arc<Semaphore> {
+        self.inner.verify_slot.clone()
     }
 
     /// The limits in force.
@@ -147,6 +194,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(routes::service::router())
+        .merge(routes::audit::router())
+        .merge(routes::events::router())
         .fallback(routes::service::not_found)
         .method_not_allowed_fallback(routes::service::method_not_allowed);
     routes

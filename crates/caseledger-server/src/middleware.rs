@@ -106,7 +106,16 @@ fn complete_problem(
 /// its timeout. A timed-out append may still be recorded (the writer already holds it); the
 /// client finds out by repeating it with the same `Idempotency-Key`.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let timeout = state.limits().request_timeout();
+    // A full verification reads the whole log; it has its own, longer, limit.
+    let is_verify = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| path.as_str() == "/api/v1/audit/verify");
+    let timeout = if is_verify {
+        std::time::Duration::from_millis(state.limits().verify_timeout_ms)
+    } else {
+        state.limits().request_timeout()
+    };
     let deadline = tokio::time::Instant::now() + timeout;
     let permit = match tokio::time::timeout_at(deadline, state.in_flight().acquire_owned()).await {
         Ok(Ok(permit)) => permit,

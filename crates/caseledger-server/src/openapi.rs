@@ -20,11 +20,22 @@ use utoipa::{Modify, OpenApi};
         crate::routes::service::readyz,
         crate::routes::service::metrics,
         crate::routes::service::openapi_document,
+        crate::routes::audit::verify,
+        crate::routes::audit::records,
+        crate::routes::events::events,
     ),
-    components(schemas(crate::error::Problem, crate::routes::service::Health)),
+    components(schemas(
+        crate::error::Problem,
+        crate::routes::service::Health,
+        crate::routes::views::RecordView,
+        crate::routes::views::ActorView,
+        crate::routes::audit::VerifyView,
+        crate::routes::audit::RecordsPage,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Liveness, readiness, metrics, this document"),
+        (name = "audit", description = "Verification, raw records and the live tail (Office and court)"),
     )
 )]
 pub struct ApiDoc;

@@ -1,18 +1,21 @@
 //! The service layer without a ledger: problems, request ids, limits, metrics, readiness.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use caseledger_server::auth::MemoryTokenTree;
+use caseledger_log::{Ledger, LedgerOptions};
 use caseledger_server::config::Limits;
 use caseledger_server::{app, AppState};
 use tower::ServiceExt;
 
-fn state() -> AppState {
-    AppState::builder(Arc::new(MemoryTokenTree::default()))
+/// A state over a real ledger in a temporary folder.
+fn state() -> (AppState, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path(), LedgerOptions::new("caseledger.example/test")).unwrap();
+    let state = AppState::builder(ledger)
         .limits(Limits::default())
         .build()
+        .unwrap();
+    (state, dir)
 }
 
 async fn send(
@@ -47,7 +50,7 @@ fn get(path: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn health_and_readiness() {
-    let state = state();
+    let (state, _dir) = state();
     let (status, _, body, _) = send(&state, get("/healthz")).await;
     assert_eq!(
         (status, body["status"].as_str()),
@@ -70,7 +73,7 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn unknown_route_and_method_are_problems_with_request_id() {
-    let state = state();
+    let (state, _dir) = state();
     let (status, headers, body, _) = send(&state, get("/api/v1/nothing-here")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -94,7 +97,7 @@ async fn unknown_route_and_method_are_problems_with_request_id() {
 
 #[tokio::test]
 async fn client_request_id_is_kept_only_when_plain() {
-    let state = state();
+    let (state, _dir) = state();
     let request = Request::get("/healthz")
         .header("x-request-id", "abc-123")
         .body(Body::empty())
@@ -111,7 +114,7 @@ async fn client_request_id_is_kept_only_when_plain() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
-    let state = state();
+    let (state, _dir) = state();
     send(&state, get("/healthz")).await;
     send(&state, get("/no/such")).await;
     let (status, headers, _, text) = send(&state, get("/metrics")).await;
@@ -137,7 +140,7 @@ async fn metrics_count_requests_by_route_template() {
 
 #[tokio::test]
 async fn openapi_is_served() {
-    let state = state();
+    let (state, _dir) = state();
     let (status, headers, body, _) = send(&state, get("/api/v1/openapi.json")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, "content-type"), Some("application/json"));
