@@ -177,8 +177,52 @@ impl<'a> KeyReader<'a> {
     }
 }
 
+/// Microseconds in a day.
+pub const DAY_US: i64 = 86_400_000_000;
+
+/// China Standard Time's offset from UTC, in microseconds. China has no daylight saving.
+pub const CST_OFFSET_US: i64 = 8 * 3_600_000_000;
+
+/// The China Standard Time calendar day of an instant, as days since 1970-01-01.
+pub fn cst_day(at_us: i64) -> i32 {
+    let day = (at_us + CST_OFFSET_US).div_euclid(DAY_US);
+    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// The date of a day number from [`cst_day`].
+pub fn date_of_day(day: i32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_num_days_from_ce_opt(day.saturating_add(EPOCH_DAYS_FROM_CE))
+        .unwrap_or(chrono::NaiveDate::MIN)
+}
+
+/// The day number of a date, as [`cst_day`] counts.
+pub fn day_of_date(date: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    date.num_days_from_ce() - EPOCH_DAYS_FROM_CE
+}
+
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// The China Standard Time month of an instant, as `YYYY-MM`.
+pub fn cst_month(at_us: i64) -> String {
+    date_of_day(cst_day(at_us)).format("%Y-%m").to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cst_days_and_months() {
+        // 2026-01-31 16:00 UTC is 2026-02-01 00:00 CST.
+        let at = 1_769_875_200_000_000;
+        assert_eq!(super::cst_month(at), "2026-02");
+        assert_eq!(super::cst_month(at - 1), "2026-01");
+        let day = super::cst_day(at);
+        assert_eq!(super::date_of_day(day).to_string(), "2026-02-01");
+        assert_eq!(super::day_of_date(super::date_of_day(day)), day);
+        assert_eq!(super::cst_day(0), 0);
+    }
+
     use super::*;
 
     #[test]

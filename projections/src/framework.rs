@@ -34,6 +34,18 @@ pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 /// One record as a projection sees it. The position is inside the record.
 pub type Input = Record;
 
+/// Anything that holds a record: the record itself, or the log's committed form.
+pub trait AsRecord: Sync {
+    /// The record.
+    fn record(&self) -> &Record;
+}
+
+impl AsRecord for Record {
+    fn record(&self) -> &Record {
+        self
+    }
+}
+
 /// A projection: a pure fold over records into one tree of its own.
 ///
 /// `apply` reads the state it needs through its caches or `tx`, and stages what changes.
@@ -185,6 +197,123 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
                 Some(value) => tx.put(key.clone(), codec::encode(value)),
                 None => tx.delete(key.clone()),
             }
+            slot.dirty = false;
+        }
+    }
+
+    /// Forgets every cached value.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    /// How many values are cached.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A value that owns index entries elsewhere in the same tree (lists by unit, due-date
+/// queues …). [`IndexedTable`] keeps those entries in step with the value.
+pub trait Indexed {
+    /// The index entries (key, value) this value, stored under `key`, implies.
+    fn index_entries(&self, key: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+}
+
+/// A [`Table`] whose values own index entries. The entries are diffed once per commit,
+/// between what was stored and what is now, so a case touched by a hundred records in a
+/// rebuild chunk moves its index entries once, not a hundred times.
+pub struct IndexedTable<V> {
+    entries: HashMap<Vec<u8>, IndexedSlot<V>>,
+}
+
+struct IndexedSlot<V> {
+    value: Option<V>,
+    stored_index: Vec<(Vec<u8>, Vec<u8>)>,
+    dirty: bool,
+}
+
+impl<V> Default for IndexedTable<V> {
+    fn default() -> Self {
+        IndexedTable {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned + Indexed> IndexedTable<V> {
+    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<&mut IndexedSlot<V>, Error> {
+        if !self.entries.contains_key(key) {
+            let value: Option<V> = match tx.get(key)? {
+                Some(bytes) => Some(codec::decode(key, &bytes)?),
+                None => None,
+            };
+            let stored_index = value
+                .as_ref()
+                .map(|value| value.index_entries(key))
+                .unwrap_or_default();
+            self.entries.insert(
+                key.to_vec(),
+                IndexedSlot {
+                    value,
+                    stored_index,
+                    dirty: false,
+                },
+            );
+        }
+        Ok(self.entries.get_mut(key).expect("inserted above"))
+    }
+
+    /// The value under `key`, without marking it changed.
+    pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
+        Ok(self.load(tx, key)?.value.as_ref())
+    }
+
+    /// The value under `key` for changing; `None` if there is none.
+    pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
+        let slot = self.load(tx, key)?;
+        if slot.value.is_some() {
+            slot.dirty = true;
+        }
+        Ok(slot.value.as_mut())
+    }
+
+    /// Sets the value under `key` (which must not exist yet or is replaced).
+    pub fn put(&mut self, tx: &Tx<'_>, key: &[u8], value: V) -> Result<&mut V, Error> {
+        let slot = self.load(tx, key)?;
+        slot.dirty = true;
+        slot.value = Some(value);
+        Ok(slot.value.as_mut().expect("set above"))
+    }
+
+    /// Stages every changed value and the index entries that changed with it.
+    pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        for (key, slot) in self.entries.iter_mut().filter(|(_, slot)| slot.dirty) {
+            let index = match &slot.value {
+                Some(value) => {
+                    tx.put(key.clone(), codec::encode(value));
+                    value.index_entries(key)
+                }
+                None => {
+                    tx.delete(key.clone());
+                    Vec::new()
+                }
+            };
+            for (old_key, _) in &slot.stored_index {
+                if !index.iter().any(|(new_key, _)| new_key == old_key) {
+                    tx.delete(old_key.clone());
+                }
+            }
+            for entry in &index {
+                if !slot.stored_index.contains(entry) {
+                    tx.put(entry.0.clone(), entry.1.clone());
+                }
+            }
+            slot.stored_index = index;
             slot.dirty = false;
         }
     }
@@ -493,7 +622,7 @@ impl Projections {
     /// Folds one committed batch into every projection, each in one atomic write with its
     /// checkpoint. Records already folded are skipped; a gap is an error (the projection
     /// then needs a catch-up, which the next open does).
-    pub fn apply(&mut self, records: &[Record]) -> Result<(), Error> {
+    pub fn apply<R: AsRecord>(&mut self, records: &[R]) -> Result<(), Error> {
         for member in &mut self.members {
             let Some(tree) = member.tree.clone() else {
                 return Err(Error::NotBuilt(member.projection.name().to_string()));
@@ -599,6 +728,8 @@ impl Projections {
                 }
             }
         }
+        // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
+        self.store.flush()?;
         let mut summary = Summary {
             projections: Vec::new(),
             records: records_read,
@@ -774,16 +905,16 @@ fn drop_retired(
     Ok(())
 }
 
-fn fold_into(
+fn fold_into<R: AsRecord>(
     projection: &mut dyn Projection,
     tree: &dyn KvTree,
     checkpoint: &mut u64,
     writes: &mut Writes,
-    records: &[Record],
+    records: &[R],
 ) -> Result<(), Error> {
     let mut tx = Tx::new(tree, std::mem::take(writes));
     let mut result = Ok(());
-    for record in records {
+    for record in records.iter().map(AsRecord::record) {
         if record.position <= *checkpoint {
             continue;
         }
@@ -826,13 +957,16 @@ fn commit(
     Ok(())
 }
 
+/// Data trees already opened, by projection name: (generation number, tree).
+type OpenTrees = HashMap<String, (u64, Arc<dyn KvTree>)>;
+
 /// Reads the active generation of each projection, for queries. Cheap to clone; safe to
 /// share between threads. A swap is seen by the next query.
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<dyn KvStore>,
     meta: Arc<dyn KvTree>,
-    open: Arc<Mutex<HashMap<String, (u64, Arc<dyn KvTree>)>>>,
+    open: Arc<Mutex<OpenTrees>>,
 }
 
 impl Reader {

@@ -32,22 +32,42 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod case_status;
 pub mod codec;
+mod decode;
+pub mod facts;
+pub mod firm;
 pub mod framework;
+pub mod ledger;
+pub mod measures;
 pub mod query;
 pub mod store;
+pub mod workload;
 
 pub use framework::{
-    Generation, Input, Meta, Options, Progress, Projection, Projections, Reader, RecordSource,
-    Summary, Table, Tx,
+    AsRecord, Generation, Indexed, IndexedTable, Input, Meta, Options, Progress, Projection,
+    Projections, Reader, RecordSource, Summary, Table, Tx,
 };
 pub use query::{Cursor, Page, PageRequest, PAGE_RECORDS_MAX};
 pub use store::{KvStore, KvTree, MemStore, Scan, StoreError, Writes};
 
 /// Every projection of a ledger, in the order they are applied.
 pub fn all() -> Vec<Box<dyn Projection>> {
-    Vec::new()
+    vec![
+        Box::new(case_status::CaseStatusProjection::new()),
+        Box::new(workload::WorkloadProjection::new()),
+        Box::new(firm::FirmProjection::new()),
+        Box::new(measures::MeasuresProjection::new()),
+    ]
 }
+
+/// The names of every projection, in order.
+pub const NAMES: [&str; 4] = [
+    case_status::NAME,
+    workload::NAME,
+    firm::NAME,
+    measures::NAME,
+];
 
 /// Why a projection could not be read or kept up to date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

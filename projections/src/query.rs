@@ -39,10 +39,20 @@ pub struct Page<T> {
 }
 
 /// Scans one page of keys under `prefix`, mapping each to an item.
-#[allow(dead_code)] // used by the projections that land next
 pub(crate) fn scan_page<T>(
     tree: &dyn KvTree,
     prefix: &[u8],
+    request: &PageRequest,
+    item: impl FnMut(&[u8], &[u8]) -> Result<T, Error>,
+) -> Result<Page<T>, Error> {
+    scan_page_until(tree, prefix, None, request, item)
+}
+
+/// Like [`scan_page`], stopping before `until` (a key under `prefix`) when given.
+pub(crate) fn scan_page_until<T>(
+    tree: &dyn KvTree,
+    prefix: &[u8],
+    until: Option<&[u8]>,
     request: &PageRequest,
     mut item: impl FnMut(&[u8], &[u8]) -> Result<T, Error>,
 ) -> Result<Page<T>, Error> {
@@ -64,7 +74,10 @@ pub(crate) fn scan_page<T>(
             key
         }
     };
-    let end = prefix_end(prefix);
+    let end = match until {
+        Some(until) => Some(until.to_vec()),
+        None => prefix_end(prefix),
+    };
     let mut items = Vec::with_capacity(request.limit);
     let mut last_key = None;
     let mut more = false;

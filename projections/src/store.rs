@@ -76,6 +76,8 @@ pub trait KvStore: Send + Sync {
     fn open_tree(&self, name: &str) -> Result<Arc<dyn KvTree>, StoreError>;
     /// Removes the tree called `name` and its data; `false` if there was none.
     fn drop_tree(&self, name: &str) -> Result<bool, StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
 }
 
 /// Trees kept in memory: for tests of the folds, and as a reference for the real adapter.
@@ -120,6 +122,10 @@ impl KvStore for MemStore {
     fn drop_tree(&self, name: &str) -> Result<bool, StoreError> {
         Ok(lock(&self.trees).remove(name).is_some())
     }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 impl KvTree for MemTree {
@@ -158,8 +164,11 @@ impl KvTree for MemTree {
     }
 }
 
+/// A key and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
 /// Every key and value of a tree, in order: what the equivalence tests compare.
-pub fn dump(tree: &dyn KvTree) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+pub fn dump(tree: &dyn KvTree) -> Result<Vec<Pair>, StoreError> {
     let mut out = Vec::new();
     tree.scan(&[], None, &mut |key, value| {
         out.push((key.to_vec(), value.to_vec()));

@@ -1,0 +1,763 @@
+//! 案件状态 — the status of every case, and lists of cases by handling unit, township,
+//! community, compound, firm, state and category, newest first.
+//!
+//! Keys of the `case_status` tree:
+//! - `c/` text(case) → [`CaseStatus`]
+//! - `a/` newest_first(filed position) → case id: every case
+//! - `i/` dimension tag, text(value), newest_first(filed position) → case id
+//! - `o/` time(due) text(case) clock tag → case id: running clocks by deadline, for "which
+//!   cases are overdue at this instant, and in whose hands"
+//!
+//! Deadlines are the ones the acts carry. Whether a case is overdue is decided at query time
+//! for the instant asked, from those deadlines, so the same ledger and instant always give the
+//! same answer.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{Key, KeyReader};
+use crate::facts::{CaseFact, Clock, Due, Event, Rating, Subject};
+use crate::framework::{Indexed, IndexedTable, Input, Projection, Reader, Tx};
+use crate::query::{scan_page, scan_page_until, Page, PageRequest};
+use crate::Error;
+
+/// The projection's name.
+pub const NAME: &str = "case_status";
+/// Bump when the stored form or the fold changes.
+pub const VERSION: u32 = 1;
+
+/// 案件状态 — where a case stands in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CaseState {
+    /// 已受理 — filed, not dispatched.
+    Filed,
+    /// 已派单 — dispatched (or transferred), not accepted.
+    Dispatched,
+    /// 已签收 — accepted.
+    Accepted,
+    /// 办理中 — being handled.
+    InProgress,
+    /// 已退单 — returned by the unit; waiting for a new dispatch.
+    Returned,
+    /// 已办结 — resolved; waiting for feedback.
+    Resolved,
+    /// 已归档 — closed.
+    Closed,
+    /// 再次处置 — reopened after a reasonable dissatisfaction.
+    Reopened,
+    /// 已并单 — merged into another case.
+    Merged,
+    /// 已撤回 — withdrawn.
+    Withdrawn,
+}
+
+impl CaseState {
+    /// The kebab-case name.
+    pub fn slug(self) -> &'static str {
+        match self {
+            CaseState::Filed => "filed",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Accepted => "accepted",
+            CaseState::InProgress => "in-progress",
+            CaseState::Returned => "returned",
+            CaseState::Resolved => "resolved",
+            CaseState::Closed => "closed",
+            CaseState::Reopened => "reopened",
+            CaseState::Merged => "merged",
+            CaseState::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Whether a unit still has work on it.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            CaseState::Resolved | CaseState::Closed | CaseState::Merged | CaseState::Withdrawn
+        )
+    }
+
+    /// Whether the case is over for good.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CaseState::Closed | CaseState::Merged | CaseState::Withdrawn
+        )
+    }
+}
+
+/// One deadline a case has had: its span as the act carried it, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineEntry {
+    /// The deadline as carried by the act.
+    pub due: Due,
+    /// The unit whose clock it was.
+    pub unit: Option<String>,
+    /// The record that set it.
+    pub set_by: u64,
+    /// When it stopped running (met, superseded or cancelled), if it did.
+    pub ended_us: Option<i64>,
+}
+
+impl DeadlineEntry {
+    /// Whether the clock still runs.
+    pub fn is_running(&self) -> bool {
+        self.ended_us.is_none()
+    }
+}
+
+/// 延期 — an extension granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    /// When.
+    pub at_us: i64,
+    /// By which unit.
+    pub unit: String,
+    /// The deadline before.
+    pub previous_due_us: Option<i64>,
+    /// The deadline after.
+    pub new_due_us: Option<i64>,
+    /// Why.
+    pub reason: String,
+}
+
+/// 督办 — a supervision notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// When.
+    pub at_us: i64,
+    /// By which unit.
+    pub unit: String,
+    /// The notice.
+    pub notice: String,
+}
+
+/// 回访 — one feedback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// When.
+    pub at_us: i64,
+    /// The rating.
+    pub rating: Rating,
+    /// Whether the complainant says it was resolved.
+    pub resolved: bool,
+}
+
+/// Everything the case status projection knows about one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseStatus {
+    /// The case id.
+    pub case: String,
+    /// Its state.
+    pub state: CaseState,
+    /// Category slug.
+    pub category: String,
+    /// 住宅小区.
+    pub compound: String,
+    /// 社区.
+    pub community: String,
+    /// 乡镇.
+    pub township: String,
+    /// The firm it is about, if one.
+    pub firm: Option<String>,
+    /// Intake channel.
+    pub channel: String,
+    /// Position of the filing record: orders lists newest first.
+    pub filed_position: u64,
+    /// When it was filed.
+    pub filed_at_us: i64,
+    /// The last record applied to it.
+    pub last_position: u64,
+    /// When that was.
+    pub updated_at_us: i64,
+    /// The unit handling it now.
+    pub unit: Option<String>,
+    /// Every unit it was dispatched or transferred to, in order of first arrival.
+    pub units_passed: Vec<String>,
+    /// Every deadline it has had, oldest first.
+    pub deadlines: Vec<DeadlineEntry>,
+    /// Extensions granted.
+    pub extensions: Vec<Extension>,
+    /// Supervision notices.
+    pub notices: Vec<Notice>,
+    /// The case it was merged into.
+    pub merged_into: Option<String>,
+    /// 回访 — feedback received.
+    pub feedback: Vec<Feedback>,
+    /// Times returned (退单).
+    pub returns: u32,
+    /// Times transferred (移送).
+    pub transfers: u32,
+    /// Times reopened.
+    pub reopenings: u32,
+    /// Penalties imposed on it, in fen, in order.
+    pub penalties_fen: Vec<i64>,
+    /// Mediation outcomes, in order.
+    pub mediations: Vec<String>,
+    /// When last resolved.
+    pub resolved_at_us: Option<i64>,
+    /// When closed.
+    pub closed_at_us: Option<i64>,
+}
+
+/// Which list of cases to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaseIndex {
+    /// By the unit handling it now.
+    Unit,
+    /// By every unit it ever passed through (for "cases ever assigned to us").
+    UnitPassed,
+    /// By township.
+    Township,
+    /// By community.
+    Community,
+    /// By compound.
+    Compound,
+    /// By firm.
+    Firm,
+    /// By state slug.
+    State,
+    /// By category.
+    Category,
+}
+
+impl CaseIndex {
+    fn tag(self) -> u8 {
+        match self {
+            CaseIndex::Unit => b'u',
+            CaseIndex::UnitPassed => b'p',
+            CaseIndex::Township => b't',
+            CaseIndex::Community => b'm',
+            CaseIndex::Compound => b'c',
+            CaseIndex::Firm => b'f',
+            CaseIndex::State => b's',
+            CaseIndex::Category => b'g',
+        }
+    }
+}
+
+fn case_key(case: &str) -> Vec<u8> {
+    Key::tag(b"c/").text(case).into_bytes()
+}
+
+fn index_key(index: CaseIndex, value: &str, filed_position: u64) -> Vec<u8> {
+    Key::tag(b"i/")
+        .raw(&[index.tag()])
+        .text(value)
+        .newest_first(filed_position)
+        .into_bytes()
+}
+
+fn index_prefix(index: CaseIndex, value: &str) -> Vec<u8> {
+    Key::tag(b"i/").raw(&[index.tag()]).text(value).into_bytes()
+}
+
+fn due_key(due_us: i64, case: &str, clock: Clock) -> Vec<u8> {
+    Key::tag(b"o/")
+        .time(due_us)
+        .text(case)
+        .raw(&[clock.tag()])
+        .into_bytes()
+}
+
+impl Indexed for CaseStatus {
+    fn index_entries(&self, _key: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let id = self.case.as_bytes().to_vec();
+        let position = self.filed_position;
+        let mut entries = Vec::with_capacity(10 + self.units_passed.len());
+        entries.push((
+            Key::tag(b"a/").newest_first(position).into_bytes(),
+            id.clone(),
+        ));
+        let mut add = |index: CaseIndex, value: &str| {
+            entries.push((index_key(index, value, position), id.clone()));
+        };
+        if let Some(unit) = &self.unit {
+            add(CaseIndex::Unit, unit);
+        }
+        for unit in &self.units_passed {
+            add(CaseIndex::UnitPassed, unit);
+        }
+        add(CaseIndex::Township, &self.township);
+        add(CaseIndex::Community, &self.community);
+        add(CaseIndex::Compound, &self.compound);
+        if let Some(firm) = &self.firm {
+            add(CaseIndex::Firm, firm);
+        }
+        add(CaseIndex::State, self.state.slug());
+        add(CaseIndex::Category, &self.category);
+        for entry in self.deadlines.iter().filter(|entry| entry.is_running()) {
+            if entry.due.clock.counts_as_overdue() {
+                entries.push((
+                    due_key(entry.due.due_us, &self.case, entry.due.clock),
+                    id.clone(),
+                ));
+            }
+        }
+        entries
+    }
+}
+
+/// Which clocks an act ends, before it starts its own. State bookkeeping only: the deadlines
+/// themselves always come from the acts.
+pub fn clocks_ended(fact: &CaseFact) -> &'static [Clock] {
+    use Clock::*;
+    match fact {
+        CaseFact::Dispatched { .. } => &[Dispatch, Accept, Return],
+        CaseFact::Accepted => &[Accept],
+        CaseFact::Returned { .. } | CaseFact::Transferred { .. } => {
+            &[Accept, Return, FirstContact, Resolve]
+        }
+        CaseFact::Contacted => &[FirstContact],
+        CaseFact::RectificationVerified { .. } => &[Rectification],
+        CaseFact::Resolved { .. } => &[Accept, Return, FirstContact, Resolve, Rectification],
+        CaseFact::Feedback { .. } => &[FollowUp],
+        CaseFact::Reopened => &[FollowUp, CloseUnrated],
+        CaseFact::Closed | CaseFact::Merged { .. } | CaseFact::Withdrawn => &[
+            Dispatch,
+            Accept,
+            FirstContact,
+            Return,
+            Resolve,
+            FollowUp,
+            CloseUnrated,
+            Rectification,
+        ],
+        _ => &[],
+    }
+}
+
+/// Applies a case act's clocks: ends those it ends, then starts (or replaces) those it
+/// carries. Shared by the projections that track deadlines.
+pub fn apply_clocks(
+    deadlines: &mut Vec<DeadlineEntry>,
+    fact: &CaseFact,
+    starts: &[Due],
+    unit: Option<&str>,
+    event: &Event,
+) {
+    let ended = clocks_ended(fact);
+    for entry in deadlines.iter_mut().filter(|entry| entry.is_running()) {
+        let replaced = starts.iter().any(|due| due.clock == entry.due.clock);
+        if replaced || ended.contains(&entry.due.clock) {
+            entry.ended_us = Some(event.at_us);
+        }
+    }
+    for due in starts {
+        deadlines.push(DeadlineEntry {
+            due: *due,
+            unit: unit.map(str::to_string),
+            set_by: event.position,
+            ended_us: None,
+        });
+    }
+}
+
+/// The case status projection.
+#[derive(Default)]
+pub struct CaseStatusProjection {
+    cases: IndexedTable<CaseStatus>,
+    /// Case id to key, so a case's key is built once per chunk.
+    keys: HashMap<String, Vec<u8>>,
+}
+
+impl CaseStatusProjection {
+    /// A new projection.
+    pub fn new() -> CaseStatusProjection {
+        CaseStatusProjection::default()
+    }
+
+    /// Folds one decoded record.
+    pub fn apply_event(&mut self, event: &Event, tx: &mut Tx<'_>) -> Result<(), Error> {
+        let Subject::Case { case, fact, starts } = &event.subject else {
+            return Ok(());
+        };
+        let key = self
+            .keys
+            .entry(case.clone())
+            .or_insert_with(|| case_key(case))
+            .clone();
+        if let CaseFact::Filed {
+            category,
+            compound,
+            community,
+            township,
+            firm,
+            channel,
+        } = fact
+        {
+            let mut status = CaseStatus {
+                case: case.clone(),
+                state: CaseState::Filed,
+                category: category.clone(),
+                compound: compound.clone(),
+                community: community.clone(),
+                township: township.clone(),
+                firm: firm.clone(),
+                channel: channel.clone(),
+                filed_position: event.position,
+                filed_at_us: event.at_us,
+                last_position: event.position,
+                updated_at_us: event.at_us,
+                unit: None,
+                units_passed: Vec::new(),
+                deadlines: Vec::new(),
+                extensions: Vec::new(),
+                notices: Vec::new(),
+                merged_into: None,
+                feedback: Vec::new(),
+                returns: 0,
+                transfers: 0,
+                reopenings: 0,
+                penalties_fen: Vec::new(),
+                mediations: Vec::new(),
+                resolved_at_us: None,
+                closed_at_us: None,
+            };
+            apply_clocks(&mut status.deadlines, fact, starts, None, event);
+            self.cases.put(tx, &key, status)?;
+            return Ok(());
+        }
+        let Some(status) = self.cases.get_mut(tx, &key)? else {
+            // The domain never writes an act on a case that was not filed; a record that does
+            // is not ours to invent state for.
+            return Err(Error::Decode {
+                position: event.position,
+                message: format!("act {} on unknown case {case}", event.kind),
+            });
+        };
+        status.last_position = event.position;
+        status.updated_at_us = event.at_us;
+        let previous_resolve = running_due(status, Clock::Resolve);
+        match fact {
+            CaseFact::Filed { .. } => unreachable!("handled above"),
+            CaseFact::Dispatched { unit } => {
+                status.state = CaseState::Dispatched;
+                arrive(status, unit);
+            }
+            CaseFact::Accepted => status.state = CaseState::Accepted,
+            CaseFact::Returned { .. } => {
+                status.state = CaseState::Returned;
+                status.returns += 1;
+                status.unit = None;
+            }
+            CaseFact::Transferred { to } => {
+                status.state = CaseState::Dispatched;
+                status.transfers += 1;
+                arrive(status, to);
+            }
+            CaseFact::Contacted
+            | CaseFact::Inspected
+            | CaseFact::RectificationOrdered
+            | CaseFact::RectificationVerified { .. }
+            | CaseFact::JointEnforcement => start_work(status),
+            CaseFact::Penalised { amount_fen, .. } => {
+                start_work(status);
+                status.penalties_fen.push(*amount_fen);
+            }
+            CaseFact::Mediated { outcome } => {
+                start_work(status);
+                status.mediations.push(outcome.clone());
+            }
+            CaseFact::Extended { reason } => status.extensions.push(Extension {
+                at_us: event.at_us,
+                unit: event.unit.clone(),
+                previous_due_us: previous_resolve,
+                new_due_us: starts
+                    .iter()
+                    .find(|due| due.clock == Clock::Resolve)
+                    .map(|due| due.due_us),
+                reason: reason.clone(),
+            }),
+            CaseFact::Supervised { notice } => status.notices.push(Notice {
+                at_us: event.at_us,
+                unit: event.unit.clone(),
+                notice: notice.clone(),
+            }),
+            CaseFact::Resolved { .. } => {
+                status.state = CaseState::Resolved;
+                status.resolved_at_us = Some(event.at_us);
+            }
+            CaseFact::Feedback { rating, resolved } => status.feedback.push(Feedback {
+                at_us: event.at_us,
+                rating: *rating,
+                resolved: *resolved,
+            }),
+            CaseFact::Closed => {
+                status.state = CaseState::Closed;
+                status.closed_at_us = Some(event.at_us);
+            }
+            CaseFact::Reopened => {
+                status.state = CaseState::Reopened;
+                status.reopenings += 1;
+            }
+            CaseFact::Merged { into } => {
+                status.state = CaseState::Merged;
+                status.merged_into = Some(into.clone());
+            }
+            CaseFact::Withdrawn => status.state = CaseState::Withdrawn,
+            CaseFact::Other => {}
+        }
+        let unit = status.unit.clone();
+        apply_clocks(&mut status.deadlines, fact, starts, unit.as_deref(), event);
+        Ok(())
+    }
+}
+
+fn running_due(status: &CaseStatus, clock: Clock) -> Option<i64> {
+    status
+        .deadlines
+        .iter()
+        .rev()
+        .find(|entry| entry.is_running() && entry.due.clock == clock)
+        .map(|entry| entry.due.due_us)
+}
+
+fn arrive(status: &mut CaseStatus, unit: &str) {
+    status.unit = Some(unit.to_string());
+    if !status.units_passed.iter().any(|passed| passed == unit) {
+        status.units_passed.push(unit.to_string());
+    }
+}
+
+fn start_work(status: &mut CaseStatus) {
+    if matches!(status.state, CaseState::Accepted | CaseState::Reopened) {
+        status.state = CaseState::InProgress;
+    }
+}
+
+impl Projection for CaseStatusProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn version(&self) -> u32 {
+        VERSION
+    }
+
+    fn apply(&mut self, record: &Input, tx: &mut Tx<'_>) -> Result<(), Error> {
+        let event = crate::decode::event(record)?;
+        self.apply_event(&event, tx)
+    }
+
+    fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), Error> {
+        self.cases.flush(tx);
+        Ok(())
+    }
+
+    fn discard(&mut self) {
+        self.cases.clear();
+        self.keys.clear();
+    }
+
+    fn cached(&self) -> usize {
+        self.cases.len()
+    }
+}
+
+/// Where one clock of a case stands at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClockStatus {
+    /// Less than half the time used.
+    OnTime,
+    /// 黄色预警 — at least 50% used.
+    Warn50,
+    /// 橙色预警 — at least 75% used.
+    Warn75,
+    /// 逾期 — past the deadline.
+    Overdue,
+}
+
+/// Where a due stands at `at_us`, from the warning points the act carried.
+pub fn clock_status(due: &Due, at_us: i64) -> ClockStatus {
+    if at_us >= due.due_us {
+        ClockStatus::Overdue
+    } else if at_us >= due.warn_75_us {
+        ClockStatus::Warn75
+    } else if at_us >= due.warn_50_us {
+        ClockStatus::Warn50
+    } else {
+        ClockStatus::OnTime
+    }
+}
+
+/// A case's status as seen at an instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseView {
+    /// What is stored.
+    pub status: CaseStatus,
+    /// The instant asked about.
+    pub at_us: i64,
+    /// Each running clock and where it stands at that instant.
+    pub running: Vec<(DeadlineEntry, ClockStatus)>,
+    /// Whether any running clock is overdue at that instant.
+    pub overdue: bool,
+    /// The worst state of any running clock.
+    pub worst: Option<ClockStatus>,
+}
+
+impl CaseView {
+    /// Evaluates `status` at `at_us`.
+    pub fn at(status: CaseStatus, at_us: i64) -> CaseView {
+        let running: Vec<(DeadlineEntry, ClockStatus)> = status
+            .deadlines
+            .iter()
+            .filter(|entry| entry.is_running() && entry.due.clock.counts_as_overdue())
+            .map(|entry| (entry.clone(), clock_status(&entry.due, at_us)))
+            .collect();
+        let worst = running.iter().map(|(_, status)| *status).max();
+        CaseView {
+            status,
+            at_us,
+            overdue: worst == Some(ClockStatus::Overdue),
+            running,
+            worst,
+        }
+    }
+}
+
+/// A line of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseLine {
+    /// The case.
+    pub case: String,
+    /// Its state.
+    pub state: CaseState,
+    /// Its category.
+    pub category: String,
+    /// The unit holding it.
+    pub unit: Option<String>,
+    /// When it was filed.
+    pub filed_at_us: i64,
+    /// Whether it is overdue at the instant asked.
+    pub overdue: bool,
+}
+
+/// An overdue clock: which case, which clock, since when, in whose hands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueLine {
+    /// The case.
+    pub case: String,
+    /// The clock.
+    pub clock: Clock,
+    /// Its deadline.
+    pub due_us: i64,
+    /// The unit holding the case.
+    pub unit: Option<String>,
+}
+
+/// Queries over the case status projection.
+#[derive(Clone)]
+pub struct CaseQueries {
+    reader: Reader,
+}
+
+impl CaseQueries {
+    /// Queries through `reader`.
+    pub fn new(reader: Reader) -> CaseQueries {
+        CaseQueries { reader }
+    }
+
+    /// The stored status of one case.
+    pub fn status(&self, case: &str) -> Result<Option<CaseStatus>, Error> {
+        let tree = self.reader.tree(NAME)?;
+        let key = case_key(case);
+        match tree.get(&key)? {
+            Some(bytes) => Ok(Some(crate::codec::decode(&key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One case as seen at `at_us`: its running clocks, warnings and whether it is overdue.
+    pub fn case_at(&self, case: &str, at_us: i64) -> Result<Option<CaseView>, Error> {
+        Ok(self.status(case)?.map(|status| CaseView::at(status, at_us)))
+    }
+
+    /// Cases under one index value (`value` is a unit id, township, state slug …), newest
+    /// first, with whether each is overdue at `at_us`.
+    pub fn list(
+        &self,
+        index: CaseIndex,
+        value: &str,
+        at_us: i64,
+        page: &PageRequest,
+    ) -> Result<Page<CaseLine>, Error> {
+        let tree = self.reader.tree(NAME)?;
+        self.lines(tree.as_ref(), &index_prefix(index, value), at_us, page)
+    }
+
+    /// Every case, newest first.
+    pub fn all(&self, at_us: i64, page: &PageRequest) -> Result<Page<CaseLine>, Error> {
+        let tree = self.reader.tree(NAME)?;
+        self.lines(tree.as_ref(), b"a/", at_us, page)
+    }
+
+    fn lines(
+        &self,
+        tree: &dyn crate::KvTree,
+        prefix: &[u8],
+        at_us: i64,
+        page: &PageRequest,
+    ) -> Result<Page<CaseLine>, Error> {
+        scan_page(tree, prefix, page, |_, id| {
+            let key = case_key(&String::from_utf8_lossy(id));
+            let bytes = tree.get(&key)?.ok_or_else(|| Error::Corrupt {
+                key: crate::codec::show_key(&key),
+                message: "listed case has no status".into(),
+            })?;
+            let status: CaseStatus = crate::codec::decode(&key, &bytes)?;
+            let view = CaseView::at(status, at_us);
+            Ok(CaseLine {
+                overdue: view.overdue,
+                case: view.status.case,
+                state: view.status.state,
+                category: view.status.category,
+                unit: view.status.unit,
+                filed_at_us: view.status.filed_at_us,
+            })
+        })
+    }
+
+    /// Running clocks past their deadline at `at_us`, the longest overdue first.
+    pub fn overdue(&self, at_us: i64, page: &PageRequest) -> Result<Page<OverdueLine>, Error> {
+        let tree = self.reader.tree(NAME)?;
+        let end = Key::tag(b"o/").time(at_us.saturating_add(1)).into_bytes();
+        let result = scan_page_until(tree.as_ref(), b"o/", Some(&end), page, |key, id| {
+            let mut reader = KeyReader::new(key, 2);
+            let due_us = reader.time()?;
+            Ok((
+                key.to_vec(),
+                due_us,
+                String::from_utf8_lossy(id).into_owned(),
+            ))
+        })?;
+        let mut lines = Vec::with_capacity(result.items.len());
+        for (key, due_us, case) in result.items {
+            let clock_tag = *key.last().unwrap_or(&0);
+            let status = self.status(&case)?;
+            let clock = status
+                .as_ref()
+                .and_then(|status| {
+                    status
+                        .deadlines
+                        .iter()
+                        .find(|entry| entry.is_running() && entry.due.clock.tag() == clock_tag)
+                })
+                .map(|entry| entry.due.clock)
+                .ok_or_else(|| Error::Corrupt {
+                    key: crate::codec::show_key(&key),
+                    message: "overdue entry without a running clock".into(),
+                })?;
+            lines.push(OverdueLine {
+                case,
+                clock,
+                due_us,
+                unit: status.and_then(|status| status.unit),
+            });
+        }
+        Ok(Page {
+            items: lines,
+            next: result.next,
+        })
+    }
+}
