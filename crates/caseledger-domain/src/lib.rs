@@ -31,12 +31,19 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod act;
 pub mod calendar;
+pub mod case;
+pub mod context;
+pub mod credit;
 pub mod deadline;
+pub mod firm;
 pub mod ids;
 pub mod load;
 pub mod policy;
+pub mod principal;
 pub mod registry;
+pub mod rejection;
 pub mod seal;
 
 pub use load::{LoadError, LoadErrorKind, Source};

@@ -84,13 +84,15 @@ pub enum RejectionCode {
     NotRepairable,
     /// The firm has no filed contract for that compound.
     NoContract,
-    /// The firm has exited (退出) and takes no new filings.
-    FirmExited,
+    /// The category is not in the responsibility matrix.
+    UnknownCategory,
+    /// A deadline could not be computed (the working-day calendar does not cover the dates).
+    DeadlineUnavailable,
 }
 
 impl RejectionCode {
     /// Every code, in declaration order.
-    pub const ALL: [RejectionCode; 29] = [
+    pub const ALL: [RejectionCode; 30] = [
         RejectionCode::WrongState,
         RejectionCode::WrongRole,
         RejectionCode::WrongJurisdiction,
@@ -119,7 +121,8 @@ impl RejectionCode {
         RejectionCode::NotListed,
         RejectionCode::NotRepairable,
         RejectionCode::NoContract,
-        RejectionCode::FirmExited,
+        RejectionCode::UnknownCategory,
+        RejectionCode::DeadlineUnavailable,
     ];
 
     /// The stable text of the code, such as `wrong-state`.
@@ -153,7 +156,8 @@ impl RejectionCode {
             RejectionCode::NotListed => "not-listed",
             RejectionCode::NotRepairable => "not-repairable",
             RejectionCode::NoContract => "no-contract",
-            RejectionCode::FirmExited => "firm-exited",
+            RejectionCode::UnknownCategory => "unknown-category",
+            RejectionCode::DeadlineUnavailable => "deadline-unavailable",
         }
     }
 }
