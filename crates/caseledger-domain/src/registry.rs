@@ -31,6 +31,13 @@ use toml::Spanned;
 use crate::ids::{UnitId, Uscc};
 use crate::load::{parse_toml, LoadError, LoadErrorKind, Source};
 
+/// Ids no unit may take: the responsibility matrix uses these words for "the township (or
+/// community) of the compound the case is about".
+pub const RESERVED_IDS: [&str; 2] = ["township", "community"];
+
+/// The longest unit name accepted, in characters.
+pub const UNIT_NAME_CHARS_MAX: usize = 128;
+
 /// The kind of a registry unit.
 #[derive(
     Debug,
@@ -251,6 +258,31 @@ impl Registry {
         parent_line: usize,
         unit: Unit,
     ) -> Result<(), LoadError> {
+        let problem = if RESERVED_IDS.contains(&unit.id.as_str()) {
+            Some(format!(
+                "{:?} is reserved: the responsibility matrix uses it for the case's own township or community",
+                unit.id.as_str()
+            ))
+        } else if unit.name.trim().is_empty() {
+            Some(format!("{} has an empty name", unit.id))
+        } else if unit.name.chars().count() > UNIT_NAME_CHARS_MAX {
+            Some(format!(
+                "{} has a name longer than {UNIT_NAME_CHARS_MAX} characters",
+                unit.id
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = problem {
+            return Err(LoadError::at(
+                &sources[source],
+                line,
+                LoadErrorKind::Value {
+                    field: "unit".into(),
+                    reason,
+                },
+            ));
+        }
         if let Some(first) = origins.get(&unit.id) {
             return Err(LoadError::at(
                 &sources[source],

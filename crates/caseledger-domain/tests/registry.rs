@@ -208,6 +208,15 @@ fn mistakes_name_file_line_and_kind() {
         "[[firm]]\nuscc = \"91350100M000100Y43\"\nname = \"x\"\n[[firm]]\nuscc = \"91350100M000100Y43\"\nname = \"y\"\n",
         ("areas.toml", 5, "duplicate id \"firm/91350100M000100Y43\""),
     );
+    // Reserved ids and empty names.
+    check(
+        "[[unit]]\nid = \"township\"\nkind = \"township\"\nname = \"x\"\n",
+        ("areas.toml", 2, "is reserved"),
+    );
+    check(
+        "[[unit]]\nid = \"township/x\"\nkind = \"township\"\nname = \" \"\n",
+        ("areas.toml", 2, "empty name"),
+    );
     // A bad unit id.
     check(
         "[[unit]]\nid = \"Town Ship\"\nkind = \"township\"\nname = \"x\"\n",
