@@ -196,6 +196,14 @@ pub enum CheckKind {
     Genesis,
     /// A record's previous hash is the chain hash of the record right before it.
     ChainLink,
+    /// The earlier checkpoint's signature verifies (consistency check).
+    OldCheckpointSignature,
+    /// The later checkpoint's signature verifies (consistency check).
+    NewCheckpointSignature,
+    /// The proof file is for the two checkpoints' sizes (consistency check).
+    ProofSizes,
+    /// The consistency proof shows the old tree is a prefix of the new one.
+    Consistency,
 }
 
 /// The outcome of one check.
@@ -845,6 +853,16 @@ impl BundleReport {
             };
             out.push_str(&format!("[{mark}] {}\n           {}\n", check.zh, check.en));
         }
+        out.push('\n');
+        out.push_str("说明 / Scope:\n");
+        out.push_str("  - 本核验只依据证据包文件与所提供的公钥，未联网，未访问账本。\n");
+        out.push_str("    Only the bundle file and the public key supplied were used; no network, no ledger access.\n");
+        out.push_str("  - 证据包中的 act（JSON）是服务器对 payload 的解读，不在核验范围内；以原始字节为准。\n");
+        out.push_str("    The act JSON in the bundle is the server's reading of the payload and is not checked; the raw bytes govern.\n");
+        out.push_str(
+            "  - 流版本上限由证据包声明，未经签名：所列最后一条之后的记录，需向账本另行核实。\n",
+        );
+        out.push_str("    The stream's last version is declared by the bundle, not signed: records after the last one listed need the ledger to rule out.\n");
         out.push('\n');
         let passed = self
             .checks

@@ -29,6 +29,7 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod consistency;
 pub mod merkle;
 pub mod note;
 pub mod sample;
