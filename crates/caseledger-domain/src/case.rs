@@ -1535,7 +1535,10 @@ impl Case<'_, '_> {
             .state
             .deadlines
             .values()
-            .filter(|deadline| deadline.is_overdue_at(self.context.now))
+            // The return window is a permission, not a duty: it cannot be overdue.
+            .filter(|deadline| {
+                deadline.clock != Clock::Return && deadline.is_overdue_at(self.context.now)
+            })
             .map(|deadline| deadline.clock)
             .collect();
         Ok(Act::SupervisionIssued(SupervisionIssued {
