@@ -126,8 +126,10 @@ pub struct Extension {
 pub struct Notice {
     /// When.
     pub at_us: i64,
-    /// By which unit.
-    pub unit: String,
+    /// Who issued it.
+    pub by: String,
+    /// The unit supervised.
+    pub unit: Option<String>,
     /// The notice.
     pub notice: String,
 }
@@ -162,6 +164,8 @@ pub struct CaseStatus {
     pub firm: Option<String>,
     /// Intake channel.
     pub channel: String,
+    /// Urgent, general or complex.
+    pub severity: String,
     /// Position of the filing record: orders lists newest first.
     pub filed_position: u64,
     /// When it was filed.
@@ -304,16 +308,16 @@ pub fn clocks_ended(fact: &CaseFact) -> &'static [Clock] {
     use Clock::*;
     match fact {
         CaseFact::Dispatched { .. } => &[Dispatch, Accept, Return],
-        CaseFact::Accepted => &[Accept],
+        CaseFact::Accepted { .. } => &[Accept],
         CaseFact::Returned { .. } | CaseFact::Transferred { .. } => {
             &[Accept, Return, FirstContact, Resolve]
         }
-        CaseFact::Contacted => &[FirstContact],
+        CaseFact::Contacted { .. } => &[FirstContact],
         CaseFact::RectificationVerified { .. } => &[Rectification],
         CaseFact::Resolved { .. } => &[Accept, Return, FirstContact, Resolve, Rectification],
         CaseFact::Feedback { .. } => &[FollowUp],
-        CaseFact::Reopened => &[FollowUp, CloseUnrated],
-        CaseFact::Closed | CaseFact::Merged { .. } | CaseFact::Withdrawn => &[
+        CaseFact::Reopened { .. } => &[FollowUp, CloseUnrated],
+        CaseFact::Closed { .. } | CaseFact::Merged { .. } | CaseFact::Withdrawn => &[
             Dispatch,
             Accept,
             FirstContact,
@@ -384,6 +388,7 @@ impl CaseStatusProjection {
             township,
             firm,
             channel,
+            severity,
         } = fact
         {
             let mut status = CaseStatus {
@@ -395,6 +400,7 @@ impl CaseStatusProjection {
                 township: township.clone(),
                 firm: firm.clone(),
                 channel: channel.clone(),
+                severity: severity.clone(),
                 filed_position: event.position,
                 filed_at_us: event.at_us,
                 last_position: event.position,
@@ -435,7 +441,7 @@ impl CaseStatusProjection {
                 status.state = CaseState::Dispatched;
                 arrive(status, unit);
             }
-            CaseFact::Accepted => status.state = CaseState::Accepted,
+            CaseFact::Accepted { .. } => status.state = CaseState::Accepted,
             CaseFact::Returned { .. } => {
                 status.state = CaseState::Returned;
                 status.returns += 1;
@@ -446,8 +452,8 @@ impl CaseStatusProjection {
                 status.transfers += 1;
                 arrive(status, to);
             }
-            CaseFact::Contacted
-            | CaseFact::Inspected
+            CaseFact::Contacted { .. }
+            | CaseFact::Inspected { .. }
             | CaseFact::RectificationOrdered
             | CaseFact::RectificationVerified { .. }
             | CaseFact::JointEnforcement => start_work(status),
@@ -469,9 +475,10 @@ impl CaseStatusProjection {
                     .map(|due| due.due_us),
                 reason: reason.clone(),
             }),
-            CaseFact::Supervised { notice } => status.notices.push(Notice {
+            CaseFact::Supervised { notice, unit } => status.notices.push(Notice {
                 at_us: event.at_us,
-                unit: event.unit.clone(),
+                by: event.unit.clone(),
+                unit: unit.clone(),
                 notice: notice.clone(),
             }),
             CaseFact::Resolved { .. } => {
@@ -483,12 +490,13 @@ impl CaseStatusProjection {
                 rating: *rating,
                 resolved: *resolved,
             }),
-            CaseFact::Closed => {
+            CaseFact::Closed { .. } => {
                 status.state = CaseState::Closed;
                 status.closed_at_us = Some(event.at_us);
             }
-            CaseFact::Reopened => {
+            CaseFact::Reopened { unit } => {
                 status.state = CaseState::Reopened;
+                arrive(status, unit);
                 status.reopenings += 1;
             }
             CaseFact::Merged { into } => {

@@ -51,7 +51,12 @@ impl Clock {
     /// Whether a case still running this clock past its deadline counts as overdue. The
     /// return window only closes an option; it is never "overdue".
     pub fn counts_as_overdue(self) -> bool {
-        !matches!(self, Clock::Return | Clock::CloseUnrated)
+        // The return window closes an option; close-unrated closes the case by itself; a
+        // rectification's deadline is the firm's, not the handling unit's.
+        !matches!(
+            self,
+            Clock::Return | Clock::CloseUnrated | Clock::Rectification
+        )
     }
 }
 
@@ -98,6 +103,8 @@ pub enum CaseFact {
         firm: Option<String>,
         /// The intake channel (12345, petition, walk-in …).
         channel: String,
+        /// Urgent, general or complex.
+        severity: String,
     },
     /// 派单 — dispatched (or re-dispatched) to a handling unit.
     Dispatched {
@@ -105,9 +112,14 @@ pub enum CaseFact {
         unit: String,
     },
     /// 签收 — accepted by the unit holding it.
-    Accepted,
+    Accepted {
+        /// Before the acceptance deadline, as the act says.
+        on_time: bool,
+    },
     /// 退单 — sent back by the unit holding it.
     Returned {
+        /// The dispatcher it goes back to.
+        to: String,
         /// Why.
         reason: String,
     },
@@ -117,15 +129,23 @@ pub enum CaseFact {
         to: String,
     },
     /// 先行联系 — the complainant was contacted.
-    Contacted,
+    Contacted {
+        /// The first contact after acceptance.
+        first: bool,
+        /// Before the first-contact deadline, as the act says.
+        on_time: bool,
+    },
     /// 现场检查 — an inspection.
-    Inspected,
+    Inspected {
+        /// A black-list-grade violation found, if any (its slug).
+        severe_violation: Option<String>,
+    },
     /// 责令整改 — a rectification ordered.
     RectificationOrdered,
-    /// 整改复查 — a rectification checked; `on_time` false counts as an overdue rectification.
+    /// 整改复查 — a rectification checked.
     RectificationVerified {
-        /// Done by its deadline.
-        on_time: bool,
+        /// 逾期整改 — not passed, or verified at or after its due time.
+        overdue: bool,
     },
     /// 行政处罚 — a penalty imposed.
     Penalised {
@@ -150,13 +170,17 @@ pub enum CaseFact {
     },
     /// 督办 — a supervision notice.
     Supervised {
-        /// The notice's text or number.
+        /// Why.
         notice: String,
+        /// The unit supervised.
+        unit: Option<String>,
     },
     /// 办结 — resolved by the unit holding it.
     Resolved {
         /// Whether the complaint was substantiated (有效投诉).
         substantiated: bool,
+        /// Before the resolution deadline, as the act says.
+        on_time: bool,
     },
     /// 回访 — feedback from the complainant.
     Feedback {
@@ -166,9 +190,15 @@ pub enum CaseFact {
         resolved: bool,
     },
     /// 归档 — closed, rated or not.
-    Closed,
+    Closed {
+        /// Why (rated, dissatisfaction-not-reasonable, unrated).
+        outcome: String,
+    },
     /// 再次处置 — reopened after a reasonable dissatisfaction.
-    Reopened,
+    Reopened {
+        /// The unit that handles it again.
+        unit: String,
+    },
     /// 并单 — merged into another case.
     Merged {
         /// The case it was merged into.
@@ -180,19 +210,21 @@ pub enum CaseFact {
     Other,
 }
 
-/// One line of a credit score's trace: where each point comes from.
+/// One line of a credit score's trace, as the grading act carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TracePoint {
-    /// What it is (mean of community scores, penalty, commendation …).
-    pub item: String,
-    /// Points in hundredths (negative for deductions).
+    /// The record that caused it.
+    pub position: u64,
+    /// Its act kind.
+    pub kind: String,
+    /// Why it counts (quarterly-assessment, penalty, commendation …).
+    pub reason: String,
+    /// Points in hundredths (negative for deductions; zero when capped or repaired).
     pub hundredths: i64,
-    /// The record it comes from, if one.
-    pub position: Option<u64>,
     /// The case it comes from, if one.
     pub case: Option<String>,
-    /// Human-readable detail.
-    pub detail: String,
+    /// The credit repair that cancelled it, if one.
+    pub repaired_by: Option<u64>,
 }
 
 /// What a firm act says.
@@ -266,10 +298,10 @@ pub enum FirmFact {
     },
     /// 信用修复.
     CreditRepaired,
-    /// A black-list-grade violation or a commendation recorded on the firm.
-    Noted {
-        /// What.
-        what: String,
+    /// 表彰 — commended.
+    Commended {
+        /// For what.
+        reason: String,
     },
     /// An act the projections do not read.
     Other,

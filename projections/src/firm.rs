@@ -46,6 +46,10 @@ pub struct FirmFile {
     pub cases_by_category: BTreeMap<String, u64>,
     /// 有效投诉 — cases resolved as substantiated.
     pub substantiated: u64,
+    /// 黑榜行为 — black-list-grade violations found on inspection.
+    pub severe_violations: u64,
+    /// 表彰 — commendations.
+    pub commendations: u64,
     /// 行政处罚 — penalties.
     pub penalties: u64,
     /// Fines summed, in fen.
@@ -271,6 +275,23 @@ impl FirmProjection {
                     format!("处罚 penalty: {amount_fen} 分/fen, {basis}"),
                 );
             }
+            CaseFact::Inspected {
+                severe_violation: Some(violation),
+            } => {
+                let Some(uscc) = linked else {
+                    return Ok(());
+                };
+                let file = self.file(tx, &uscc)?;
+                file.severe_violations += 1;
+                file.last_position = event.position;
+                Self::timeline(
+                    tx,
+                    &uscc,
+                    event,
+                    Some(case),
+                    format!("黑榜行为 black-list-grade violation: {violation}"),
+                );
+            }
             CaseFact::Mediated { outcome } => {
                 let Some(uscc) = linked else {
                     return Ok(());
@@ -286,7 +307,7 @@ impl FirmProjection {
                     format!("调解 mediation: {outcome}"),
                 );
             }
-            CaseFact::Resolved { substantiated } => {
+            CaseFact::Resolved { substantiated, .. } => {
                 let Some(uscc) = linked else {
                     return Ok(());
                 };
@@ -400,7 +421,10 @@ impl FirmProjection {
                 self.file(tx, uscc)?.credit_repairs += 1;
                 "信用修复 credit repaired".to_string()
             }
-            FirmFact::Noted { what } => what.clone(),
+            FirmFact::Commended { reason } => {
+                self.file(tx, uscc)?.commendations += 1;
+                format!("表彰 commended: {reason}")
+            }
             FirmFact::Other => event.kind.clone(),
         };
         self.file(tx, uscc)?.last_position = event.position;

@@ -26,7 +26,7 @@
 //! )
 //! .unwrap();
 //! assert_eq!(summary.records, 0);
-//! projections.apply(&[]).unwrap();
+//! projections.apply::<Record>(&[]).unwrap();
 //! let reader = Reader::new(store).unwrap();
 //! assert_eq!(reader.status("case_status").unwrap().1, 0);
 //! ```

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::case_status::{apply_clocks, DeadlineEntry};
 use crate::codec::{self, Key, KeyReader};
-use crate::facts::{CaseFact, Clock, Event, Rating, Subject};
+use crate::facts::{CaseFact, Event, Rating, Subject};
 use crate::framework::{Indexed, IndexedTable, Input, Projection, Reader, Table, Tx};
 use crate::store::Scan;
 use crate::Error;
@@ -162,14 +162,6 @@ impl MeasureCase {
             dims.push((Dimension::Unit, unit.to_string()));
         }
         dims
-    }
-
-    fn running_due(&self, clock: Clock) -> Option<i64> {
-        self.running
-            .iter()
-            .rev()
-            .find(|entry| entry.due.clock == clock)
-            .map(|entry| entry.due.due_us)
     }
 }
 
@@ -303,16 +295,9 @@ impl MeasuresProjection {
                 let dims = measure.dims(Some(unit));
                 self.count(tx, &dims, &month, |counts| counts.dispatched += 1)?;
             }
-            CaseFact::Accepted => {
-                measure.accepted_in_time = measure
-                    .running_due(Clock::Accept)
-                    .is_none_or(|due| at < due);
-            }
-            CaseFact::Contacted => {
-                let in_time = measure
-                    .running_due(Clock::FirstContact)
-                    .is_none_or(|due| at < due);
-                if measure.accepted_in_time && in_time && !measure.responded {
+            CaseFact::Accepted { on_time } => measure.accepted_in_time = *on_time,
+            CaseFact::Contacted { first, on_time } => {
+                if *first && *on_time && measure.accepted_in_time && !measure.responded {
                     measure.responded = true;
                     let dims = measure.dims(measure.unit.as_deref());
                     self.count(tx, &dims, &month, |counts| counts.responded += 1)?;
@@ -323,10 +308,8 @@ impl MeasuresProjection {
                 self.count(tx, &dims, &month, |counts| counts.returned += 1)?;
                 measure.unit = None;
             }
-            CaseFact::Resolved { .. } => {
-                let on_time = measure
-                    .running_due(Clock::Resolve)
-                    .is_none_or(|due| at < due);
+            CaseFact::Resolved { on_time, .. } => {
+                let on_time = *on_time;
                 let handling = at - measure.filed_us;
                 let dims = measure.dims(measure.unit.as_deref());
                 self.count(tx, &dims, &month, |counts| {
@@ -346,12 +329,13 @@ impl MeasuresProjection {
                     counts.satisfied += u64::from(satisfied);
                 })?;
             }
-            CaseFact::Reopened => {
+            CaseFact::Reopened { unit } => {
                 measure.open = true;
+                measure.unit = Some(unit.clone());
                 let dims = measure.dims(measure.unit.as_deref());
                 self.count(tx, &dims, &month, |counts| counts.reopened += 1)?;
             }
-            CaseFact::Closed | CaseFact::Merged { .. } | CaseFact::Withdrawn => {
+            CaseFact::Closed { .. } | CaseFact::Merged { .. } | CaseFact::Withdrawn => {
                 measure.open = false;
             }
             _ => {}

@@ -270,26 +270,23 @@ impl WorkloadProjection {
                 day.transfers_in += 1;
                 day.received += 1;
             }
-            CaseFact::Accepted => {
+            CaseFact::Accepted { .. } => {
                 work.state = CaseState::Accepted;
                 if let Some(unit) = &holder {
                     self.day(tx, unit, at)?.accepted += 1;
                 }
             }
-            CaseFact::Returned { .. } => {
+            CaseFact::Returned { to, .. } => {
                 work.state = CaseState::Returned;
                 if let Some(unit) = &holder {
                     self.day(tx, unit, at)?.returns_out += 1;
                 }
-                if let Some(dispatcher) = work.dispatched_by.clone() {
-                    self.units
-                        .insert(Key::tag(b"w/").text(&dispatcher).into_bytes(), ());
-                    self.day(tx, &dispatcher, at)?.returns_in += 1;
-                }
+                self.units.insert(Key::tag(b"w/").text(to).into_bytes(), ());
+                self.day(tx, to, at)?.returns_in += 1;
                 work.unit = None;
             }
-            CaseFact::Contacted
-            | CaseFact::Inspected
+            CaseFact::Contacted { .. }
+            | CaseFact::Inspected { .. }
             | CaseFact::RectificationOrdered
             | CaseFact::RectificationVerified { .. }
             | CaseFact::Penalised { .. }
@@ -311,7 +308,7 @@ impl WorkloadProjection {
                         .or_insert(0) += 1;
                 }
             }
-            CaseFact::Closed => {
+            CaseFact::Closed { .. } => {
                 if work.state == CaseState::Resolved {
                     if let Some(unit) = &holder {
                         self.day(tx, unit, at)?.closed += 1;
@@ -319,8 +316,11 @@ impl WorkloadProjection {
                 }
                 work.state = CaseState::Closed;
             }
-            CaseFact::Reopened => {
+            CaseFact::Reopened { unit } => {
                 work.state = CaseState::Reopened;
+                work.unit = Some(unit.clone());
+                self.units
+                    .insert(Key::tag(b"w/").text(unit).into_bytes(), ());
                 // Handling time of the second round counts from the reopening.
                 work.arrived_us = at;
             }
