@@ -296,12 +296,12 @@ impl MeasuresProjection {
                 self.count(tx, &dims, &month, |counts| counts.dispatched += 1)?;
             }
             CaseFact::Accepted { on_time } => measure.accepted_in_time = *on_time,
-            CaseFact::Contacted { first, on_time } => {
-                if *first && *on_time && measure.accepted_in_time && !measure.responded {
-                    measure.responded = true;
-                    let dims = measure.dims(measure.unit.as_deref());
-                    self.count(tx, &dims, &month, |counts| counts.responded += 1)?;
-                }
+            CaseFact::Contacted { first, on_time }
+                if *first && *on_time && measure.accepted_in_time && !measure.responded =>
+            {
+                measure.responded = true;
+                let dims = measure.dims(measure.unit.as_deref());
+                self.count(tx, &dims, &month, |counts| counts.responded += 1)?;
             }
             CaseFact::Returned { .. } => {
                 let dims = measure.dims(measure.unit.as_deref());
