@@ -44,6 +44,7 @@ pub mod policy;
 pub mod principal;
 pub mod registry;
 pub mod rejection;
+pub mod schema;
 pub mod seal;
 
 pub use load::{LoadError, LoadErrorKind, Source};
