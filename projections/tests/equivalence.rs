@@ -53,7 +53,7 @@ fn incremental(
     batches: &[usize],
     restart_at: usize,
     restart_to: usize,
-) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+) -> support::Dump {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_ledger, store) = store(&dir);
     let empty: Vec<Record> = Vec::new();
@@ -89,11 +89,7 @@ fn incremental(
     support::dump_all(&store)
 }
 
-fn rebuilt(
-    log: &[Record],
-    commit_records: usize,
-    cache_entries_max: usize,
-) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn rebuilt(log: &[Record], commit_records: usize, cache_entries_max: usize) -> support::Dump {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_ledger, store) = store(&dir);
     let source = log.to_vec();
@@ -115,10 +111,7 @@ fn rebuilt(
     first
 }
 
-fn describe_difference(
-    left: &[(String, Vec<(Vec<u8>, Vec<u8>)>)],
-    right: &[(String, Vec<(Vec<u8>, Vec<u8>)>)],
-) -> String {
+fn describe_difference(left: &support::Dump, right: &support::Dump) -> String {
     for ((name, a), (_, b)) in left.iter().zip(right) {
         if a != b {
             let first = a

@@ -617,7 +617,7 @@ impl<'r> Sim<'r> {
                 match roll % 10 {
                     0 => commands.push(CaseCommand::RecordInspection(case::RecordInspection {
                         findings: text("现场核查 inspected"),
-                        substantiated: roll % 3 == 0,
+                        substantiated: roll.is_multiple_of(3),
                         severe_violation: None,
                     })),
                     1 => commands.push(CaseCommand::GrantExtension(case::GrantExtension {
@@ -673,7 +673,7 @@ impl<'r> Sim<'r> {
                             commands.push(CaseCommand::VerifyRectification(
                                 case::VerifyRectification {
                                     order: *order,
-                                    passed: roll % 3 != 0,
+                                    passed: !roll.is_multiple_of(3),
                                     note: String::new(),
                                 },
                             ));
@@ -856,10 +856,11 @@ pub fn genesis() -> Hash {
     caseledger_record::genesis_hash("caseledger.test/projections")
 }
 
+/// Every projection's name with every key and value of its active tree.
+pub type Dump = Vec<(String, Vec<caseledger_projections::store::Pair>)>;
+
 /// The names of every projection tree that is active, with every key and value.
-pub fn dump_all(
-    store: &Arc<dyn caseledger_projections::KvStore>,
-) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+pub fn dump_all(store: &Arc<dyn caseledger_projections::KvStore>) -> Dump {
     let reader = caseledger_projections::Reader::new(store.clone()).expect("reader");
     caseledger_projections::NAMES
         .iter()
