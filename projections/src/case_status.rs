@@ -302,31 +302,38 @@ impl Indexed for CaseStatus {
     }
 }
 
-/// Which clocks an act ends, before it starts its own. State bookkeeping only: the deadlines
-/// themselves always come from the acts.
+/// Every clock: what an act that "clears the deadlines" ends.
+const ALL_CLOCKS: &[Clock] = &[
+    Clock::Dispatch,
+    Clock::Accept,
+    Clock::FirstContact,
+    Clock::Return,
+    Clock::Resolve,
+    Clock::FollowUp,
+    Clock::CloseUnrated,
+    Clock::Rectification,
+];
+
+/// Which clocks an act ends, before it starts the ones it carries. This mirrors the running
+/// deadlines of the domain's case `evolve` (which clears them on filing, dispatch, transfer,
+/// return, resolution, closing, reopening, merging and withdrawal); the deadlines themselves
+/// always come from the acts.
 pub fn clocks_ended(fact: &CaseFact) -> &'static [Clock] {
     use Clock::*;
     match fact {
-        CaseFact::Dispatched { .. } => &[Dispatch, Accept, Return],
+        CaseFact::Filed { .. }
+        | CaseFact::Dispatched { .. }
+        | CaseFact::Transferred { .. }
+        | CaseFact::Returned { .. }
+        | CaseFact::Resolved { .. }
+        | CaseFact::Closed { .. }
+        | CaseFact::Reopened { .. }
+        | CaseFact::Merged { .. }
+        | CaseFact::Withdrawn => ALL_CLOCKS,
         CaseFact::Accepted { .. } => &[Accept],
-        CaseFact::Returned { .. } | CaseFact::Transferred { .. } => {
-            &[Accept, Return, FirstContact, Resolve]
-        }
         CaseFact::Contacted { .. } => &[FirstContact],
-        CaseFact::RectificationVerified { .. } => &[Rectification],
-        CaseFact::Resolved { .. } => &[Accept, Return, FirstContact, Resolve, Rectification],
         CaseFact::Feedback { .. } => &[FollowUp],
-        CaseFact::Reopened { .. } => &[FollowUp, CloseUnrated],
-        CaseFact::Closed { .. } | CaseFact::Merged { .. } | CaseFact::Withdrawn => &[
-            Dispatch,
-            Accept,
-            FirstContact,
-            Return,
-            Resolve,
-            FollowUp,
-            CloseUnrated,
-            Rectification,
-        ],
+        CaseFact::RectificationVerified { .. } => &[Rectification],
         _ => &[],
     }
 }
