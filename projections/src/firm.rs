@@ -44,7 +44,7 @@ pub struct FirmFile {
     pub cases: u64,
     /// Cases about it, by category.
     pub cases_by_category: BTreeMap<String, u64>,
-    /// 有效投诉 — cases resolved as substantiated.
+    /// 有效投诉 — cases found substantiated at a resolution (each case once).
     pub substantiated: u64,
     /// 黑榜行为 — black-list-grade violations found on inspection.
     pub severe_violations: u64,
@@ -139,6 +139,8 @@ pub struct CaseLink {
     pub uscc: String,
     /// The case's category.
     pub category: String,
+    /// Whether a resolution found it substantiated (counted once per case).
+    pub substantiated: bool,
 }
 
 fn file_key(uscc: &str) -> Vec<u8> {
@@ -215,6 +217,7 @@ impl FirmProjection {
                 CaseLink {
                     uscc: uscc.clone(),
                     category: category.clone(),
+                    substantiated: false,
                 },
             );
             let file = self.file(tx, uscc)?;
@@ -311,8 +314,15 @@ impl FirmProjection {
                 let Some(uscc) = linked else {
                     return Ok(());
                 };
+                let first = match self.links.get_mut(tx, &link_key)? {
+                    Some(link) if *substantiated && !link.substantiated => {
+                        link.substantiated = true;
+                        true
+                    }
+                    _ => false,
+                };
                 let file = self.file(tx, &uscc)?;
-                file.substantiated += u64::from(*substantiated);
+                file.substantiated += u64::from(first);
                 file.last_position = event.position;
                 let detail = if *substantiated {
                     "办结（投诉属实） resolved, substantiated"

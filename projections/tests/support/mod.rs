@@ -335,6 +335,62 @@ impl<'r> Sim<'r> {
         }
     }
 
+    /// Runs a case command by one principal; the rejection's text when refused.
+    pub fn case_command_explained(
+        &mut self,
+        case_id: CaseId,
+        principal: &Principal,
+        command: CaseCommand,
+    ) -> Result<(), String> {
+        let context = Context::new(self.rules, self.now, principal.clone());
+        let state = &self
+            .cases
+            .get(&case_id)
+            .ok_or_else(|| format!("case {case_id} was never filed"))?
+            .state;
+        let acts = case::decide(state, &command, &context).map_err(|why| why.to_string())?;
+        self.record(principal, acts);
+        Ok(())
+    }
+
+    /// Files a complaint with a given command (its case id already set).
+    pub fn file_command(
+        &mut self,
+        case_id: CaseId,
+        principal: &Principal,
+        command: CaseCommand,
+    ) -> Result<(), String> {
+        self.cases.insert(
+            case_id,
+            SimCase {
+                state: CaseState::default(),
+            },
+        );
+        let result = self.case_command_explained(case_id, principal, command);
+        if result.is_ok() {
+            self.open.push(case_id);
+        }
+        result
+    }
+
+    /// Runs a firm command; the rejection's text when refused.
+    pub fn firm_command_explained(
+        &mut self,
+        uscc: &Uscc,
+        principal: &Principal,
+        command: FirmCommand,
+    ) -> Result<(), String> {
+        let (state, records) = self.firms.entry(uscc.clone()).or_default().clone();
+        let context = Context::new(self.rules, self.now, principal.clone());
+        let firm_context = FirmContext {
+            context: &context,
+            records: &records,
+        };
+        let acts = firm::decide(&state, &command, &firm_context).map_err(|why| why.to_string())?;
+        self.record(principal, acts);
+        Ok(())
+    }
+
     /// Files a complaint; returns its case id when the domain accepted it.
     pub fn file(
         &mut self,
