@@ -71,6 +71,12 @@ impl Limits {
 pub struct ServerConfig {
     /// The address to listen on.
     pub listen: SocketAddr,
+    /// The ledger's origin name (fixed when the ledger is created; its genesis hash derives
+    /// from it).
+    pub origin: String,
+    /// A folder laid out as the repository's `ops/` (registry, policy, calendar) to load the
+    /// county's rules from; the copy compiled into the binary when absent.
+    pub ops: Option<std::path::PathBuf>,
     /// The limits.
     pub limits: Limits,
 }
@@ -81,6 +87,8 @@ impl Default for ServerConfig {
             listen: LISTEN_DEFAULT
                 .parse()
                 .expect("the default listen address parses"),
+            origin: crate::ORIGIN_DEFAULT.to_owned(),
+            ops: None,
             limits: Limits::default(),
         }
     }

@@ -11,27 +11,34 @@
 //! render.
 //!
 //! ```
-//! use caseledger_log::{Ledger, LedgerOptions};
-//! use caseledger_server::{app, AppState, config::Limits};
+//! use caseledger_server::{app, open_ledger, rules::embedded_rules, AppState, config::Limits};
 //!
 //! let dir = tempfile::tempdir().unwrap();
-//! let ledger = Ledger::open(dir.path(), LedgerOptions::new("caseledger.example/anhua")).unwrap();
-//! let state = AppState::builder(ledger).limits(Limits::default()).build().unwrap();
+//! let opened = open_ledger(dir.path(), caseledger_server::ORIGIN_DEFAULT).unwrap();
+//! let state = AppState::builder(opened, embedded_rules().unwrap())
+//!     .limits(Limits::default())
+//!     .build()
+//!     .unwrap();
 //! let router: axum::Router = app(state);
 //! # let _ = router;
 //! ```
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod json;
+pub mod keys;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod rules;
+pub mod run;
 pub mod serve;
+pub mod write;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,27 +46,35 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::sync::{watch, Semaphore};
 
-use caseledger_log::Ledger;
+use caseledger_domain::context::Rules;
+use caseledger_log::{Ledger, LedgerOptions};
+use caseledger_projections::ledger::{LiveProjections, ProjectedLedger};
+use caseledger_projections::Reader;
 
 use crate::auth::{LedgerTokenTree, TokenStore, TokenTree};
 use crate::config::Limits;
+use crate::keys::LedgerKeyStore;
 use crate::metrics::Metrics;
 
 /// Everything handlers share. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     ledger: Ledger,
+    live: LiveProjections,
+    reader: Reader,
+    rules: Arc<Rules>,
+    keys: LedgerKeyStore,
     limits: Limits,
     tokens: TokenStore,
     metrics: Metrics,
     in_flight: Arc<Semaphore>,
     sse_slots: Arc<Semaphore>,
     verify_slot: Arc<Semaphore>,
+    stream_locks: write::StreamLocks,
     ready: AtomicBool,
     shutdown: watch::Sender<bool>,
     /// The head position after the service's latest append, for live tails to wake on.
@@ -68,7 +83,8 @@ struct Inner {
 
 /// Builds an [`AppState`].
 pub struct AppStateBuilder {
-    ledger: Ledger,
+    opened: ProjectedLedger,
+    rules: Rules,
     tokens: Option<Arc<dyn TokenTree>>,
     limits: Limits,
 }
@@ -88,21 +104,28 @@ impl AppStateBuilder {
 
     /// The state, marked ready.
     pub fn build(self) -> Result<AppState, caseledger_log::Error> {
+        let ledger = self.opened.ledger;
         let (shutdown, _) = watch::channel(false);
-        let (appended, _) = watch::channel(self.ledger.head().position);
+        let (appended, _) = watch::channel(ledger.head().position);
         let tokens = match self.tokens {
             Some(tree) => tree,
-            None => Arc::new(LedgerTokenTree::open(&self.ledger.store())?),
+            None => Arc::new(LedgerTokenTree::open(&ledger.store())?),
         };
+        let keys = LedgerKeyStore::open(&ledger.store())?;
         Ok(AppState {
             inner: Arc::new(Inner {
-                ledger: self.ledger,
+                ledger,
+                live: self.opened.live,
+                reader: self.opened.reader,
+                rules: Arc::new(self.rules),
+                keys,
                 in_flight: Arc::new(Semaphore::new(self.limits.in_flight_requests_max)),
                 sse_slots: Arc::new(Semaphore::new(self.limits.sse_subscribers_max)),
                 limits: self.limits,
                 tokens: TokenStore::new(tokens),
                 metrics: Metrics::default(),
                 verify_slot: Arc::new(Semaphore::new(1)),
+                stream_locks: write::StreamLocks::default(),
                 ready: AtomicBool::new(true),
                 shutdown,
                 appended,
@@ -111,11 +134,22 @@ impl AppStateBuilder {
     }
 }
 
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("ledger", &self.inner.ledger)
+            .field("limits", &self.inner.limits)
+            .finish()
+    }
+}
+
 impl AppState {
-    /// A builder over an open ledger. Tokens live in a tree of the ledger's store.
-    pub fn builder(ledger: Ledger) -> AppStateBuilder {
+    /// A builder over an open ledger with its projections, and the county's rules. Tokens
+    /// and sealing keys live in trees of the ledger's store.
+    pub fn builder(opened: ProjectedLedger, rules: Rules) -> AppStateBuilder {
         AppStateBuilder {
-            ledger,
+            opened,
+            rules,
             tokens: None,
             limits: Limits::default(),
         }
@@ -124,6 +158,26 @@ impl AppState {
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.inner.ledger
+    }
+
+    /// The projections, for rebuilds and checkpoints.
+    pub fn projections(&self) -> &LiveProjections {
+        &self.inner.live
+    }
+
+    /// Reads of the projections.
+    pub fn reader(&self) -> &Reader {
+        &self.inner.reader
+    }
+
+    /// The county's rules.
+    pub fn rules(&self) -> &Rules {
+        &self.inner.rules
+    }
+
+    /// The sealing keys.
+    pub fn keys(&self) -> &LedgerKeyStore {
+        &self.inner.keys
     }
 
     /// Tells live tails that the log grew to `position`.
@@ -140,6 +194,10 @@ impl AppState {
     /// A receiver of the head position after each append through the service.
     pub fn appended_signal(&self) -> watch::Receiver<u64> {
         self.inner.appended.subscribe()
+    }
+
+    pub(crate) fn stream_locks(&self) -> &write::StreamLocks {
+        &self.inner.stream_locks
     }
 
     pub(crate) fn verify_slot(&self) -> Arc<Semaphore> {
@@ -190,12 +248,36 @@ impl AppState {
     }
 }
 
+/// The origin name of ledgers created by this service unless configured otherwise.
+pub const ORIGIN_DEFAULT: &str = "caseledger.example/anhua";
+
+/// Why a ledger folder could not be opened for serving.
+#[derive(Debug, thiserror::Error)]
+#[error("打开台账失败 / cannot open the ledger: {0}")]
+pub struct OpenError(pub String);
+
+/// Opens (or creates) the ledger in `dir` with every projection attached and caught up.
+pub fn open_ledger(dir: &std::path::Path, origin: &str) -> Result<ProjectedLedger, OpenError> {
+    caseledger_projections::ledger::open_ledger(
+        dir,
+        LedgerOptions::new(origin),
+        caseledger_projections::all(),
+        caseledger_projections::Options::default(),
+        &mut |_| {},
+    )
+    .map_err(|error| OpenError(error.to_string()))
+}
+
 /// The whole service: every resource's router, merged in one place, behind the common layers.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(routes::service::router())
         .merge(routes::audit::router())
         .merge(routes::events::router())
+        .merge(routes::cases::router())
+        .merge(routes::firms::router())
+        .merge(routes::reports::router())
+        .merge(routes::public::router())
         .fallback(routes::service::not_found)
         .method_not_allowed_fallback(routes::service::method_not_allowed);
     routes

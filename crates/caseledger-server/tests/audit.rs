@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use common::TestServer;
 
+const FIRM_A: &str = "91430923MA4L123461";
+const FIRM_B: &str = "91430923MA4L91531J";
+
 #[tokio::test]
 async fn audit_needs_a_token_and_an_auditing_role() {
     let server = TestServer::start().await;
@@ -33,7 +36,7 @@ async fn verify_and_records_page_through_the_log() {
     let court = server.token("court", "court");
     let mut last = None;
     for version in 0..5 {
-        last = Some(server.append_raw("case/a", version).await);
+        last = Some(server.append_raw(FIRM_A, version).await);
     }
     let last = last.unwrap();
 
@@ -112,7 +115,7 @@ async fn live_tail_resumes_with_last_event_id_and_ends_on_shutdown() {
     let office = server.token("office", "office");
     let bearer = format!("Bearer {office}");
     for version in 0..3 {
-        server.append_raw("case/b", version).await;
+        server.append_raw(FIRM_B, version).await;
     }
     let mut client = server.client().await;
     let (status, headers) = client
@@ -129,7 +132,7 @@ async fn live_tail_resumes_with_last_event_id_and_ends_on_shutdown() {
         .any(|(k, v)| k == "content-type" && v.starts_with("text/event-stream")));
     assert_eq!(read_events(&mut client, 2).await, vec![2, 3]);
     // Live: a new record arrives on the open stream.
-    server.append_raw("case/b", 3).await;
+    server.append_raw(FIRM_B, 3).await;
     assert_eq!(read_events(&mut client, 1).await, vec![4]);
 
     // Resume on another connection: Last-Event-ID wins over `after`.

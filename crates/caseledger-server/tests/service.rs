@@ -2,16 +2,16 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use caseledger_log::{Ledger, LedgerOptions};
 use caseledger_server::config::Limits;
-use caseledger_server::{app, AppState};
+use caseledger_server::rules::embedded_rules;
+use caseledger_server::{app, open_ledger, AppState};
 use tower::ServiceExt;
 
 /// A state over a real ledger in a temporary folder.
 fn state() -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path(), LedgerOptions::new("caseledger.example/test")).unwrap();
-    let state = AppState::builder(ledger)
+    let opened = open_ledger(dir.path(), "caseledger.example/test").unwrap();
+    let state = AppState::builder(opened, embedded_rules().unwrap())
         .limits(Limits::default())
         .build()
         .unwrap();

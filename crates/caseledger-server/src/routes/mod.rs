@@ -1,6 +1,10 @@
 //! One router per resource. [`crate::app`] merges them.
 
 pub mod audit;
+pub mod cases;
 pub mod events;
+pub mod firms;
+pub mod public;
+pub mod reports;
 pub mod service;
 pub mod views;

@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 
-use caseledger_log::{Actor, AppendRequest, Appended, Ledger, LedgerOptions};
+use caseledger_log::{Actor, AppendRequest, Appended};
 use caseledger_server::auth::TokenPrincipal;
 use caseledger_server::client::{HttpClient, HttpResponse};
 use caseledger_server::config::Limits;
-use caseledger_server::AppState;
+use caseledger_server::rules::embedded_rules;
+use caseledger_server::{open_ledger, AppState};
 
 pub const ORIGIN: &str = "caseledger.example/test";
 
@@ -26,8 +27,11 @@ impl TestServer {
 
     pub async fn start_with(limits: Limits) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap();
-        let state = AppState::builder(ledger).limits(limits).build().unwrap();
+        let opened = open_ledger(dir.path(), ORIGIN).unwrap();
+        let state = AppState::builder(opened, embedded_rules().unwrap())
+            .limits(limits)
+            .build()
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -76,23 +80,73 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Appends a plain record straight to the ledger (for tests of the log-only resources).
-    pub async fn append_raw(&self, stream: &str, expected_version: u64) -> Appended {
+    /// Sends a JSON request with a bearer token and extra headers.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> HttpResponse {
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let mut headers: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        let bytes = body.map(|body| serde_json::to_vec(body).unwrap());
+        if bytes.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.client()
+            .await
+            .request(method, path, &headers, bytes.as_deref())
+            .await
+            .unwrap()
+    }
+
+    /// POSTs JSON.
+    pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> HttpResponse {
+        self.send("POST", path, Some(token), &[], Some(&body)).await
+    }
+
+    pub fn head(&self) -> u64 {
+        self.state.ledger().head().position
+    }
+
+    /// Appends a firm act straight to the ledger, bypassing the API (for tests of the
+    /// log-only resources): a registration at version 0, commendations after it.
+    pub async fn append_raw(&self, uscc: &str, expected_version: u64) -> Appended {
+        use caseledger_domain::act::{Act, FirmCommended, FirmRegistered};
+        let firm: caseledger_domain::ids::Uscc = uscc.parse().unwrap();
+        let act = if expected_version == 0 {
+            Act::FirmRegistered(FirmRegistered {
+                firm,
+                name: "（样例）测试物业".into(),
+                by: "housing".parse().unwrap(),
+            })
+        } else {
+            Act::FirmCommended(FirmCommended {
+                firm,
+                reason: "test".into(),
+                by: "housing".parse().unwrap(),
+            })
+        };
         let appended = self
             .state
             .ledger()
             .append(AppendRequest {
-                stream: stream.into(),
+                stream: act.stream().to_string(),
                 expected_version,
                 event_id: uuid::Uuid::now_v7(),
                 actor: Actor {
-                    role: "intake".into(),
-                    unit: "12345".into(),
+                    role: "department".into(),
+                    unit: "housing".into(),
                     user: "operator".into(),
                 },
-                kind: "TestRecorded".into(),
-                schema_version: 1,
-                payload: b"{}".to_vec(),
+                kind: act.kind().into(),
+                schema_version: act.schema_version(),
+                payload: act.encode_payload(),
             })
             .await
             .unwrap();
