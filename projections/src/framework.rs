@@ -856,6 +856,9 @@ fn start_shadow(
     entry.next_number = number + 1;
     entry.building = Some(generation);
     write_meta(meta, name, entry)?;
+    // The intent is made durable before any shadow write, so a crash at any later point
+    // finds the shadow named in meta and resumes or drops it.
+    store.flush()?;
     drop_retired(store, meta, name, entry)?;
     let tree_name = generation_tree(name, number);
     // A tree of this number can only be left over from a crash before its meta write.
