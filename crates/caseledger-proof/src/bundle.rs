@@ -10,8 +10,8 @@ use base64::Engine as _;
 use caseledger_record::{genesis_hash, record_hash, DecodeError, Record};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::Checkpoint;
-use crate::merkle::{leaf_hash, verify_inclusion, Hash};
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::merkle::{leaf_hash, verify_inclusion, Hash, NodeStore, ProofError, TreeReader};
 use crate::note::NoteVerifier;
 
 /// The `format` value of bundles this code writes and reads.
@@ -157,6 +157,103 @@ impl BundleRecord {
             inclusion_proof: inclusion_proof.iter().map(Hash::to_hex).collect(),
         })
     }
+}
+
+/// Why a bundle could not be assembled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AssembleError {
+    /// The checkpoint note does not open with the ledger's own key.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// Stored bytes are not a record.
+    #[error("record bytes: {0}")]
+    Decode(#[from] DecodeError),
+    /// The tree could not produce a proof.
+    #[error("proof: {0}")]
+    Proof(#[from] ProofError),
+    /// A record given belongs to another stream.
+    #[error("record {position} belongs to {found}, not {expected}")]
+    WrongStream {
+        /// Its position.
+        position: u64,
+        /// The bundle's stream.
+        expected: String,
+        /// Its stream.
+        found: String,
+    },
+    /// A record given lies beyond the checkpoint.
+    #[error("record {position} lies beyond the checkpoint's {tree_size} records")]
+    BeyondCheckpoint {
+        /// Its position.
+        position: u64,
+        /// The checkpoint's size.
+        tree_size: u64,
+    },
+    /// No record given.
+    #[error("no records for stream {0} within the checkpoint")]
+    Empty(String),
+}
+
+/// What the server knows when it assembles a bundle, besides the records.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleSource<'a> {
+    /// The ledger's key; the checkpoint must open with it.
+    pub ledger_key: &'a NoteVerifier,
+    /// The signed checkpoint note the proofs are made against.
+    pub checkpoint_note: &'a str,
+    /// The case stream, `case/<id>`.
+    pub stream: &'a str,
+    /// When the bundle is assembled, RFC 3339 UTC.
+    pub generated_at: &'a str,
+}
+
+/// Assembles the bundle of `source.stream` from the stream's stored records in log order (all
+/// of them up to the checkpoint, read through the stream index), with an inclusion proof for
+/// each from `reader` against the checkpoint's tree size. `act` decodes a record's payload for
+/// display, or returns `None`.
+pub fn assemble_bundle<S: NodeStore + ?Sized>(
+    source: BundleSource<'_>,
+    reader: &TreeReader<'_, S>,
+    records: &[Vec<u8>],
+    act: impl Fn(&Record) -> Option<serde_json::Value>,
+) -> Result<EvidenceBundle, AssembleError> {
+    let checkpoint = Checkpoint::open(source.checkpoint_note, source.ledger_key)?;
+    let tree_size = checkpoint.tree_size();
+    let mut items = Vec::with_capacity(records.len());
+    let mut head = None;
+    for raw in records {
+        let record = Record::decode(raw)?;
+        if record.stream != source.stream {
+            return Err(AssembleError::WrongStream {
+                position: record.position,
+                expected: source.stream.to_owned(),
+                found: record.stream,
+            });
+        }
+        if record.position == 0 || record.position > tree_size {
+            return Err(AssembleError::BeyondCheckpoint {
+                position: record.position,
+                tree_size,
+            });
+        }
+        let proof = reader.inclusion_proof(record.position - 1, tree_size)?;
+        head = Some(record.stream_version);
+        items.push(BundleRecord::new(raw, &proof, act(&record))?);
+    }
+    let Some(stream_version_head) = head else {
+        return Err(AssembleError::Empty(source.stream.to_owned()));
+    };
+    Ok(EvidenceBundle {
+        format: BUNDLE_FORMAT.to_owned(),
+        origin: checkpoint.origin().to_owned(),
+        ledger_key: source.ledger_key.to_text(),
+        checkpoint: source.checkpoint_note.to_owned(),
+        stream: source.stream.to_owned(),
+        stream_version_head,
+        generated_at: source.generated_at.to_owned(),
+        records: items,
+    })
 }
 
 /// What one check concerns. Stable names, used in the JSON report.

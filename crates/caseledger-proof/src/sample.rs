@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use caseledger_record::{genesis_hash, record_hash, Actor, Record, RECORD_FORMAT};
 
-use crate::bundle::{BundleRecord, EvidenceBundle, BUNDLE_FORMAT};
+use crate::bundle::{assemble_bundle, AssembleError, BundleSource, EvidenceBundle};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::merkle::{Hash, MemoryTree, ProofError, STORED_LEVEL_MIN_DEFAULT};
 use crate::note::NoteSigner;
@@ -24,9 +24,9 @@ pub enum SampleError {
     /// A stored record does not decode.
     #[error(transparent)]
     Decode(#[from] caseledger_record::DecodeError),
-    /// The stream has no records up to the requested size.
-    #[error("stream {0} has no records in the requested tree")]
-    EmptyStream(String),
+    /// The bundle could not be assembled.
+    #[error(transparent)]
+    Assemble(#[from] AssembleError),
     /// A tree size beyond the head.
     #[error("tree size {0} is beyond the head")]
     Size(u64),
@@ -123,33 +123,36 @@ impl SampleLedger {
         Ok(self.checkpoint(tree_size)?.sign(&self.signer)?)
     }
 
+    /// The stored bytes of `stream`'s records among the first `tree_size`, in log order: what
+    /// the ledger reads through its stream index.
+    pub fn stream_records(
+        &self,
+        stream: &str,
+        tree_size: u64,
+    ) -> Result<Vec<Vec<u8>>, SampleError> {
+        let mut out = Vec::new();
+        for bytes in self.records.iter().take(tree_size as usize) {
+            if Record::decode(bytes)?.stream == stream {
+                out.push(bytes.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// The evidence bundle of `stream` against the checkpoint of the first `tree_size` records.
     pub fn bundle(&self, stream: &str, tree_size: u64) -> Result<EvidenceBundle, SampleError> {
         let note = self.checkpoint_note(tree_size)?;
-        let reader = self.tree.reader();
-        let mut records = Vec::new();
-        for (index, bytes) in self.records.iter().enumerate().take(tree_size as usize) {
-            let record = Record::decode(bytes)?;
-            if record.stream != stream {
-                continue;
-            }
-            let proof = reader.inclusion_proof(index as u64, tree_size)?;
-            let act = serde_json::from_slice(&record.payload).ok();
-            records.push(BundleRecord::new(bytes, &proof, act)?);
-        }
-        let head = records.last().map(|r| r.record.stream_version);
-        let Some(stream_version_head) = head else {
-            return Err(SampleError::EmptyStream(stream.to_owned()));
+        let key = self.signer.verifier();
+        let source = BundleSource {
+            ledger_key: &key,
+            checkpoint_note: &note,
+            stream,
+            generated_at: "2026-11-26T12:00:00Z",
         };
-        Ok(EvidenceBundle {
-            format: BUNDLE_FORMAT.to_owned(),
-            origin: self.origin().to_owned(),
-            ledger_key: self.signer.verifier().to_text(),
-            checkpoint: note,
-            stream: stream.to_owned(),
-            stream_version_head,
-            generated_at: "2026-11-26T12:00:00Z".to_owned(),
-            records,
-        })
+        let records = self.stream_records(stream, tree_size)?;
+        let bundle = assemble_bundle(source, &self.tree.reader(), &records, |record| {
+            serde_json::from_slice(&record.payload).ok()
+        })?;
+        Ok(bundle)
     }
 }
