@@ -1214,3 +1214,24 @@ pub struct RecordedAct {
     /// The act.
     pub act: Act,
 }
+
+impl RecordedAct {
+    /// Decodes an act read back from the log, from the record's fields: position, event id,
+    /// recorded-at time (microseconds since the Unix epoch, UTC), kind, schema version and
+    /// payload.
+    pub fn decode(
+        position: u64,
+        event_id: Uuid,
+        recorded_at_us: i64,
+        kind: &str,
+        schema_version: u16,
+        payload: &[u8],
+    ) -> Result<RecordedAct, ActDecodeError> {
+        Ok(RecordedAct {
+            position,
+            event_id,
+            recorded_at: DateTime::from_timestamp_micros(recorded_at_us).unwrap_or_default(),
+            act: Act::decode(kind, schema_version, payload)?,
+        })
+    }
+}

@@ -9,6 +9,12 @@
 //! - [`calendar`]: the working-day calendar with holidays and make-up working days (调休);
 //! - [`deadline`]: each clock's deadline in China Standard Time, with its warning points;
 //! - [`seal`]: sealing of complainants' personal data under per-person keys.
+//! - [`act`]: every act as a typed event ([`act::Act`]), with its kind, schema version,
+//!   stream and payload encoding;
+//! - [`principal`], [`context`], [`rejection`]: who acts, what a decision reads, why it refuses;
+//! - [`case`], [`firm`]: the aggregates — `decide` holds every rule, `evolve` none;
+//! - [`credit`]: the credit score with a trace naming the act behind every point;
+//! - [`schema`]: the JSON Schemas of acts and commands checked in under `schemas/`.
 //!
 //! *Architecture invariant:* the crate does no I/O, no async and knows no storage. Callers
 //! read files and pass their text as a [`Source`]; every loader error names the file, the
