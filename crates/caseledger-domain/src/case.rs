@@ -877,6 +877,25 @@ fn file(
         }
     }
     check_text("summary", &command.summary, TEXT_CHARS_MAX, true)?;
+    let sealed = &command.complainant;
+    if sealed.nonce.len() != crate::seal::NONCE_BYTES
+        || sealed.ciphertext.len() > crate::seal::CIPHERTEXT_BYTES_MAX
+    {
+        return Err(Rejection::new(
+            RejectionCode::InvalidField,
+            format!(
+                "投诉人密文格式错误：随机数应为 {} 字节，密文最多 {} 字节",
+                crate::seal::NONCE_BYTES,
+                crate::seal::CIPHERTEXT_BYTES_MAX
+            ),
+            format!(
+                "the sealed complainant data is malformed: the nonce takes {} bytes and the ciphertext at most {}",
+                crate::seal::NONCE_BYTES,
+                crate::seal::CIPHERTEXT_BYTES_MAX
+            ),
+        )
+        .at("complainant"));
+    }
     let dispatch_deadline = context.clock(Clock::Dispatch, command.severity)?;
     Ok(Act::ComplaintFiled(ComplaintFiled {
         case_id: command.case_id,

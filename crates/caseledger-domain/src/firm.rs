@@ -43,6 +43,11 @@ use crate::principal::Role;
 use crate::registry::UnitKind;
 use crate::rejection::{Rejection, RejectionCode};
 
+/// The most trace lines a [`GradePublished`] act carries. About 80 bytes each, so the act stays
+/// well inside a record's payload limit; a county firm has far fewer credit-relevant acts in
+/// a year.
+pub const GRADE_TRACE_POINTS_MAX: usize = 2000;
+
 /// A contract on file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contract {
@@ -797,6 +802,20 @@ impl Firm<'_, '_, '_> {
                 format!(
                     "no community assessment in the 12 months ending {}; the firm cannot be graded",
                     command.quarter
+                ),
+            )
+            .at("quarter"));
+        }
+        if computed.trace.len() > GRADE_TRACE_POINTS_MAX {
+            return Err(Rejection::new(
+                RejectionCode::InvalidField,
+                format!(
+                    "计分记录 {} 条，超过单次公布上限 {GRADE_TRACE_POINTS_MAX} 条",
+                    computed.trace.len()
+                ),
+                format!(
+                    "the score has {} trace lines, more than the {GRADE_TRACE_POINTS_MAX} one publication can carry",
+                    computed.trace.len()
                 ),
             )
             .at("quarter"));

@@ -1038,6 +1038,15 @@ fn other_rejections_name_what_was_wrong() {
         .by(hotline())
         .when(command)
         .then_err(RejectionCode::UnknownUnit);
+    let mut command = file();
+    if let CaseCommand::FileComplaint(file) = &mut command {
+        file.complainant.ciphertext = vec![0; caseledger_domain::seal::CIPHERTEXT_BYTES_MAX + 1];
+    }
+    let rejection = given(&rules, vec![])
+        .by(hotline())
+        .when(command)
+        .then_err(RejectionCode::InvalidField);
+    assert_eq!(rejection.field.as_deref(), Some("complainant"));
     // A calendar that does not cover the dates refuses rather than guesses.
     given(&rules, vec![])
         .by(hotline())

@@ -904,3 +904,28 @@ fn firm_commands_have_a_json_form() {
     )
     .is_err());
 }
+
+#[test]
+fn a_grade_with_more_trace_lines_than_an_act_can_carry_is_refused() {
+    let rules = rules();
+    let mut records = assessed_q1(&rules);
+    let first = records.len() as u64 + 1;
+    for index in 0..GRADE_TRACE_POINTS_MAX as u64 {
+        let position = first + index;
+        records.push(RecordedAct {
+            position,
+            event_id: uuid::Uuid::from_u128(u128::from(position)),
+            recorded_at: cst(2026, 3, 21, 10, 0),
+            act: Act::FirmCommended(FirmCommended {
+                firm: firm(),
+                reason: "表彰".into(),
+                by: unit("housing"),
+            }),
+        });
+    }
+    let rejection = given_firm(&rules, records)
+        .at(after_q1())
+        .when(publish(quarter(2026, 1), Grade::A))
+        .then_err(RejectionCode::InvalidField);
+    assert!(rejection.en.contains("trace lines"), "{rejection}");
+}
