@@ -192,3 +192,77 @@ impl fmt::Display for Principal {
         write!(f, "{}@{}", self.role, self.unit)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+
+    fn registry() -> Registry {
+        let text = r#"
+[[unit]]
+id = "office"
+kind = "office"
+name = "办公室"
+
+[[unit]]
+id = "housing"
+kind = "department"
+name = "住建局"
+
+[[unit]]
+id = "township/dongping"
+kind = "township"
+name = "东坪镇"
+"#;
+        Registry::from_sources(&[Source {
+            name: "units.toml",
+            text,
+        }])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_principal_must_act_for_a_unit_of_its_role() {
+        let registry = registry();
+        let unit = |text: &str| -> UnitId { text.parse().unwrap() };
+        assert_eq!(
+            Principal::new(Role::Township, unit("township/dongping")).check(&registry),
+            Ok(())
+        );
+        assert_eq!(
+            Principal::new(Role::Office, unit("office")).check(&registry),
+            Ok(())
+        );
+        assert_eq!(
+            Principal::new(Role::Public, unit("public")).check(&registry),
+            Ok(())
+        );
+        assert_eq!(
+            Principal::new(Role::Township, unit("housing")).check(&registry),
+            Err(PrincipalError::WrongKind {
+                unit: unit("housing"),
+                role: Role::Township,
+                actual: UnitKind::Department
+            })
+        );
+        let error = Principal::new(Role::Community, unit("community/x"))
+            .check(&registry)
+            .unwrap_err();
+        assert!(error.to_string().contains("community/x"));
+    }
+
+    #[test]
+    fn county_dispatchers_and_housing() {
+        let unit = |text: &str| -> UnitId { text.parse().unwrap() };
+        assert!(Principal::new(Role::Department, unit("petitions")).is_county_dispatcher());
+        assert!(!Principal::new(Role::Department, unit("petitions")).is_housing());
+        assert!(Principal::new(Role::Office, unit("office")).is_housing());
+        assert!(!Principal::new(Role::Township, unit("housing")).is_county_dispatcher());
+        assert_eq!(
+            Principal::new(Role::Intake, unit("12345")).to_string(),
+            "intake@12345"
+        );
+        assert_eq!(serde_json::to_string(&Role::Intake).unwrap(), "\"intake\"");
+    }
+}
