@@ -10,7 +10,6 @@
 //! The signing key is a fixed test key: never use it for a real ledger.
 
 use caseledger_proof::consistency::ConsistencyProof;
-use caseledger_proof::note::NoteSigner;
 use caseledger_proof::sample::SampleLedger;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,30 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: sample_bundle OUT_DIR")?;
     let out = std::path::Path::new(&out);
     std::fs::create_dir_all(out)?;
-    let signer = NoteSigner::from_seed("caseledger.example/anhua", [7; 32])?;
-    let mut ledger = SampleLedger::new(signer)?;
-    let acts = [
-        (
-            "case/0001",
-            "ComplaintFiled",
-            r#"{"summary":"噪音扰民 / noise at night"}"#,
-        ),
-        (
-            "case/0001",
-            "CaseDispatched",
-            r#"{"to":"township/dongping"}"#,
-        ),
-        (
-            "case/0002",
-            "ComplaintFiled",
-            r#"{"summary":"占道经营 / street stall"}"#,
-        ),
-        ("case/0001", "CaseAccepted", r#"{}"#),
-        ("case/0001", "CaseResolved", r#"{"result":"resolved"}"#),
-    ];
-    for (stream, kind, payload) in acts {
-        ledger.append(stream, kind, payload.as_bytes());
-    }
+    let ledger = SampleLedger::demo()?;
     let bundle = ledger.bundle("case/0001", ledger.size())?;
     std::fs::write(
         out.join("bundle.json"),

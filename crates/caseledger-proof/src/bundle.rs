@@ -159,6 +159,13 @@ impl BundleRecord {
     }
 }
 
+/// SHA-256 of a bundle file's bytes as read, printed in the report so the filed report names
+/// exactly the file it speaks of.
+pub fn file_digest(bytes: &[u8]) -> Hash {
+    use sha2::Digest as _;
+    Hash(sha2::Sha256::digest(bytes).into())
+}
+
 /// Why a bundle could not be assembled.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -54,6 +54,37 @@ impl SampleLedger {
         })
     }
 
+    /// The demonstration ledger of `schemas/evidence-bundle.md`: five acts, four of them in
+    /// `case/0001`, signed with a fixed test key (never use it for a real ledger).
+    pub fn demo() -> Result<SampleLedger, SampleError> {
+        let signer = NoteSigner::from_seed("caseledger.example/anhua", [7; 32])
+            .map_err(CheckpointError::from)?;
+        let mut ledger = SampleLedger::new(signer)?;
+        let acts = [
+            (
+                "case/0001",
+                "ComplaintFiled",
+                r#"{"summary":"噪音扰民 / noise at night"}"#,
+            ),
+            (
+                "case/0001",
+                "CaseDispatched",
+                r#"{"to":"township/dongping"}"#,
+            ),
+            (
+                "case/0002",
+                "ComplaintFiled",
+                r#"{"summary":"占道经营 / street stall"}"#,
+            ),
+            ("case/0001", "CaseAccepted", r#"{}"#),
+            ("case/0001", "CaseResolved", r#"{"result":"resolved"}"#),
+        ];
+        for (stream, kind, payload) in acts {
+            ledger.append(stream, kind, payload.as_bytes());
+        }
+        Ok(ledger)
+    }
+
     /// The ledger's origin.
     pub fn origin(&self) -> &str {
         self.signer.name()

@@ -382,3 +382,48 @@ fn malformed_bundles_are_caught() {
         &[(CheckKind::Genesis, Some(1))],
     );
 }
+
+#[test]
+fn assembly_refuses_what_would_not_verify() {
+    use caseledger_proof::bundle::{assemble_bundle, AssembleError, BundleSource};
+    let ledger = ledger();
+    let key = key(&ledger);
+    let note = ledger.checkpoint_note(20).unwrap();
+    let source = BundleSource {
+        ledger_key: &key,
+        checkpoint_note: &note,
+        stream: CASE,
+        generated_at: "2026-11-26T12:00:00Z",
+    };
+    let reader = ledger.tree().reader();
+    let assemble = |records: &[Vec<u8>]| assemble_bundle(source, &reader, records, |_| None);
+
+    let within: Vec<Vec<u8>> = ledger.stream_records(CASE, 20).unwrap();
+    let bundle = assemble(&within).unwrap();
+    assert!(verify_bundle(&bundle, &key).ok);
+
+    let beyond = ledger.stream_records(CASE, 30).unwrap();
+    assert!(matches!(
+        assemble(&beyond),
+        Err(AssembleError::BeyondCheckpoint {
+            position: 21,
+            tree_size: 20
+        })
+    ));
+    let other = ledger.stream_records("case/0002", 20).unwrap();
+    assert!(matches!(
+        assemble(&other),
+        Err(AssembleError::WrongStream { .. })
+    ));
+    assert!(matches!(assemble(&[]), Err(AssembleError::Empty(_))));
+
+    let stranger = NoteSigner::from_seed(ORIGIN, [8; 32]).unwrap().verifier();
+    let wrong_key = BundleSource {
+        ledger_key: &stranger,
+        ..source
+    };
+    assert!(matches!(
+        assemble_bundle(wrong_key, &reader, &within, |_| None),
+        Err(AssembleError::Checkpoint(_))
+    ));
+}

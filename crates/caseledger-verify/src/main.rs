@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _};
-use caseledger_proof::bundle::{verify_bundle, EvidenceBundle};
+use caseledger_proof::bundle::{file_digest, verify_bundle, EvidenceBundle};
 use caseledger_proof::consistency::{verify_checkpoint_consistency, ConsistencyProof};
 use caseledger_proof::note::NoteVerifier;
 use clap::Parser;
@@ -105,6 +105,7 @@ fn run_bundle(args: BundleArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("文件 / File: {}", args.bundle.display());
+        println!("文件 SHA-256 / File SHA-256: {}", file_digest(&bytes));
         print!("{}", report.to_text());
     }
     Ok(report.ok)

@@ -63,6 +63,8 @@ fn an_intact_bundle_exits_zero_with_a_bilingual_report() {
         let text = stdout(&output);
         assert_eq!(output.status.code(), Some(0), "{text}");
         assert!(text.contains("证据包核验报告 / Evidence bundle verification report"));
+        let digest = caseledger_proof::bundle::file_digest(&std::fs::read(&bundle_path).unwrap());
+        assert!(text.contains(&format!("文件 SHA-256 / File SHA-256: {digest}")));
         assert!(text.contains(&format!("来源 / Origin: {ORIGIN}")));
         assert!(text.contains("记录总数 / Tree size: 28"));
         let root = ledger.tree().reader().root(28).unwrap();
