@@ -427,3 +427,29 @@ fn assembly_refuses_what_would_not_verify() {
         Err(AssembleError::Checkpoint(_))
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any single bit flipped anywhere in any record's bytes, or in any proof hash, fails the
+    /// bundle.
+    #[test]
+    fn any_flipped_bit_fails_the_bundle(record in 0usize..9, at in 0usize..4096, bit in 0u8..8, in_proof in proptest::bool::ANY) {
+        let (ledger, mut bundle) = intact();
+        let item = &mut bundle.records[record];
+        if in_proof && !item.inclusion_proof.is_empty() {
+            let index = at % item.inclusion_proof.len();
+            let mut hash = Hash::from_hex(&item.inclusion_proof[index]).unwrap();
+            hash.0[at % 32] ^= 1 << bit;
+            item.inclusion_proof[index] = hash.to_hex();
+        } else {
+            let mut bytes = BASE64.decode(&item.raw).unwrap();
+            let index = at % bytes.len();
+            bytes[index] ^= 1 << bit;
+            item.raw = BASE64.encode(&bytes);
+        }
+        let report = verify_bundle(&bundle, &key(&ledger));
+        proptest::prop_assert!(!report.ok);
+        proptest::prop_assert!(report.first_failure.is_some());
+    }
+}
