@@ -180,3 +180,15 @@ mod tests {
         assert_eq!(config.limits.page_items(Some(0)), 1);
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    /// The documented file in ops/ parses and equals the defaults, so the documentation
+    /// cannot drift from the code.
+    #[test]
+    fn ops_server_toml_documents_the_defaults() {
+        let text = include_str!("../../../ops/server.toml");
+        let config = super::ServerConfig::from_toml("ops/server.toml", text).unwrap();
+        assert_eq!(config, super::ServerConfig::default());
+    }
+}

@@ -28,6 +28,7 @@ pub mod access;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod json;
 pub mod keys;

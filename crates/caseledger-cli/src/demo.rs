@@ -1,0 +1,43 @@
+//! `caseledger demo`: create (or reopen) ./demo-data with a synthetic year of the sample
+//! county, write one token per sample principal, and serve it on 127.0.0.1:8080.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use caseledger_server::demo::{run_demo, DemoOptions, DEMO_CASES_DEFAULT};
+
+/// Arguments of `demo`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// 演示目录 / The demo folder.
+    #[arg(long, default_value = "demo-data")]
+    data: PathBuf,
+    /// 首次运行时模拟的投诉件数 / Complaints to simulate on first run.
+    #[arg(long, default_value_t = DEMO_CASES_DEFAULT)]
+    cases: u64,
+    /// 监听地址 / Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// Runs `demo`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::serve::init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    let options = DemoOptions {
+        dir: args.data,
+        cases: args.cases,
+        listen: args.listen,
+    };
+    runtime.block_on(run_demo(
+        options,
+        caseledger_server::serve::termination_signal(),
+        |line| println!("{line}"),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
