@@ -496,7 +496,7 @@ pub(crate) fn tier_profile(tier: Tier) -> TierProfile {
             violations_per_year: 0.0,
         },
         Tier::B => TierProfile {
-            items: (87, 95),
+            items: (84, 92),
             substantiated_per_year: 4.0,
             overdue_rectifications_per_year: 0.3,
             penalties_per_year: 0.2,

@@ -26,7 +26,7 @@ use caseledger_domain::seal::{seal, KeyStore, PersonalData};
 use crate::clock::{at_cst, SimClock, OFFICE_OPENS_MINUTES};
 use crate::county::{tier_profile, County, Tier};
 use crate::rng::{mix, Rng};
-use crate::{SimConfig, SimError, SimStep};
+use crate::{RefusedStep, SimConfig, SimError, SimStep};
 
 // Realism rates (see the crate documentation for the whole list).
 const CHANNEL_WEIGHTS: [(Channel, f64); 5] = [
@@ -37,7 +37,7 @@ const CHANNEL_WEIGHTS: [(Channel, f64); 5] = [
     (Channel::DepartmentInspection, 5.0),
 ];
 const MERGE_WINDOW_DAYS: i64 = 15;
-const MERGE_SHARE: f64 = 0.6;
+const REPEAT_SHARE: f64 = 0.04;
 const WITHDRAW_SHARE: f64 = 0.025;
 const MISROUTE_SHARE: f64 = 0.06;
 const LATE_DISPATCH_SHARE: f64 = 0.05;
@@ -381,7 +381,7 @@ impl<'a> Simulation<'a> {
                 let profile = tier_profile(info.tier_in_quarter(1));
                 let cases = expected[index].max(1.0);
                 let per_case = |per_year: f64| (per_year * years / cases).clamp(0.0, 0.9);
-                let p_substantiated = per_case(profile.substantiated_per_year).max(0.02);
+                let p_substantiated = per_case(profile.substantiated_per_year);
                 let rectifications = (cases * p_substantiated * 0.6).max(1.0);
                 FirmSim {
                     state: FirmState::default(),
@@ -564,17 +564,19 @@ impl<'a> Simulation<'a> {
         let good: Vec<usize> = (0..self.county.firms.len())
             .filter(|&f| self.county.firms[f].tier == Tier::A)
             .collect();
-        for i in 0..good.len().min(3) {
+        for (i, firm) in good.iter().copied().enumerate().take(3) {
             let day = self.config.start
                 + Duration::days(i64::from(self.config.days) * 6 / 10 + i as i64 * 3);
             let at = self.clock.office_after(at_cst(day, 0, 0), 0, 0, rng);
-            self.push(at, Task::Firm(good[i], FirmTask::Commend));
+            self.push(at, Task::Firm(firm, FirmTask::Commend));
         }
     }
 
     // -----------------------------------------------------------------------------------------
     // Emitting acts.
 
+    // Each argument is a field of the record; bundling them would only move the list.
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
         at: DateTime<Utc>,
@@ -708,12 +710,17 @@ impl<'a> Simulation<'a> {
         // The plan.
         let mut plan = VecDeque::new();
         let recent_key = (compound_index, category_index);
+        // A repeat complaint (重复投诉) is merged into the open case it repeats, when there is
+        // one from the last days: drawn first so that the merge rate does not grow with volume.
+        let repeat = rng.chance(REPEAT_SHARE);
         let merge_into = self
             .recent
             .get(&recent_key)
             .and_then(|(into, when, other)| {
-                (at - *when < Duration::days(MERGE_WINDOW_DAYS) && self.cases.contains_key(other))
-                    .then_some(*into)
+                (repeat
+                    && at - *when < Duration::days(MERGE_WINDOW_DAYS)
+                    && self.cases.contains_key(other))
+                .then_some(*into)
             });
         let by_merger = if matches!(filer.role, Role::Township | Role::Community) {
             By::LocalTownship
@@ -727,7 +734,7 @@ impl<'a> Simulation<'a> {
                 By::Dispatcher
             }
         };
-        if let Some(into) = merge_into.filter(|_| rng.chance(MERGE_SHARE)) {
+        if let Some(into) = merge_into {
             plan.push_back(Step::Merge {
                 by: by_merger,
                 into,
@@ -761,14 +768,15 @@ impl<'a> Simulation<'a> {
 
         let state = CaseState::default();
         let context = Context::new(self.rules, at, filer.clone());
-        let acts =
-            case::decide(&state, &command, &context).map_err(|rejection| SimError::Rejected {
+        let acts = case::decide(&state, &command, &context).map_err(|rejection| {
+            SimError::Rejected(Box::new(RefusedStep {
                 stream: stream.clone(),
                 command: "FileComplaint",
                 principal: filer.to_string(),
                 at,
                 rejection,
-            })?;
+            }))
+        })?;
         let mut sim = CaseSim {
             id,
             stream,
@@ -1501,13 +1509,13 @@ impl<'a> Simulation<'a> {
         };
         let context = Context::new(self.rules, at, principal.clone());
         let acts = case::decide(&sim.state, &command, &context).map_err(|rejection| {
-            SimError::Rejected {
+            SimError::Rejected(Box::new(RefusedStep {
                 stream: sim.stream.clone(),
                 command: name,
                 principal: principal.to_string(),
                 at,
                 rejection,
-            }
+            }))
         })?;
         let erased = acts.iter().find_map(|act| match act {
             Act::PersonalDataErased(erased) => Some(erased.key_id.clone()),
@@ -1800,13 +1808,13 @@ impl<'a> Simulation<'a> {
                 records: &self.firms[firm].records,
             };
             firm::decide(&self.firms[firm].state, &command, &firm_context).map_err(|rejection| {
-                SimError::Rejected {
+                SimError::Rejected(Box::new(RefusedStep {
                     stream: stream.clone(),
                     command: name,
                     principal: principal.to_string(),
                     at,
                     rejection,
-                }
+                }))
             })?
         };
         let mut rng = self.firms[firm].rng.clone();
