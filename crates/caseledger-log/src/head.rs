@@ -1,7 +1,8 @@
 //! The head file: the position and hash of the last acknowledged record, kept outside sled so
 //! that a log which lost its tail (or was cut on purpose) is noticed on open.
 //!
-//! Format (UTF-8 text, one field a line):
+//! Format: UTF-8 text, one field a line, padded with spaces to exactly 256 bytes (the last
+//! byte a newline):
 //! ```text
 //! caseledger-head 1
 //! position 1234
@@ -42,21 +43,59 @@ fn body(head: &Head) -> String {
     )
 }
 
-/// Writes the head file atomically: a temporary file, fsync, rename, fsync of the folder.
-/// The fsync also makes sled's preceding writes durable on file systems that flush the
-/// device cache on fsync (see schemas/storage.md).
-pub(crate) fn write(dir: &Path, head: &Head) -> Result<(), Error> {
+/// The head file is always exactly this long: the text, padded with spaces, then a newline.
+/// It fits in one 512-byte disk sector, so an overwrite in place is all-or-nothing on the
+/// device as well as in the page cache.
+pub(crate) const HEAD_FILE_BYTES: usize = 256;
+
+fn content(head: &Head) -> Vec<u8> {
     let text = body(head);
     let check = blake3::hash(text.as_bytes()).to_hex();
+    let mut bytes = format!("{text}check {check}\n").into_bytes();
+    assert!(bytes.len() < HEAD_FILE_BYTES, "head text fits its fixed size");
+    bytes.resize(HEAD_FILE_BYTES - 1, b' ');
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Creates the head file atomically: a temporary file, fsync, rename, fsync of the folder.
+pub(crate) fn create(dir: &Path, head: &Head) -> Result<(), Error> {
     let temporary = dir.join("HEAD.tmp");
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(format!("{text}check {check}\n").as_bytes())?;
+        file.write_all(&content(head))?;
         file.sync_all()?;
         std::fs::rename(&temporary, path(dir))?;
         std::fs::File::open(dir)?.sync_all()
     };
-    write().map_err(|error| Error::io("writing the head file", error))
+    write().map_err(|error| Error::io("creating the head file", error))
+}
+
+/// The head file, held open by the writer, which overwrites it in place after every batch.
+pub(crate) struct HeadFile {
+    file: std::fs::File,
+}
+
+impl HeadFile {
+    /// Opens the head file for writing in place; it must exist with its fixed size.
+    pub(crate) fn open(dir: &Path) -> Result<HeadFile, Error> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path(dir))
+            .map_err(|error| Error::io("opening the head file", error))?;
+        Ok(HeadFile { file })
+    }
+
+    /// Overwrites the head in place and waits until it is on the device (fdatasync: the size
+    /// never changes, so no file-system journal commit is needed, only a device flush, which
+    /// also makes sled's preceding writes durable).
+    pub(crate) fn write(&mut self, head: &Head) -> Result<(), Error> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .write_all_at(&content(head), 0)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|error| Error::io("writing the head file", error))
+    }
 }
 
 /// Reads the head file; `Ok(None)` when it does not exist.
@@ -69,11 +108,17 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Head>, Error> {
     };
     let text = String::from_utf8(text)
         .map_err(|_| Error::head(&file, "is not UTF-8 text / 不是文本"))?;
-    parse(&text).map(Some).map_err(|reason| Error::head(&file, reason))
+    if text.len() != HEAD_FILE_BYTES {
+        return Err(Error::head(
+            &file,
+            format!("is {} bytes, expected {HEAD_FILE_BYTES} / 长度不对", text.len()),
+        ));
+    }
+    parse(text.trim_end()).map(Some).map_err(|reason| Error::head(&file, reason))
 }
 
 fn parse(text: &str) -> Result<Head, String> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let [magic, position, hash, check] = lines.as_slice() else {
         return Err(format!("has {} lines, expected 4 / 行数不对", lines.len()));
     };
@@ -107,7 +152,8 @@ mod tests {
             position: 42,
             hash: Hash([7; 32]),
         };
-        write(dir.path(), &head).unwrap();
+        create(dir.path(), &Head { position: 1, hash: Hash([1; 32]) }).unwrap();
+        HeadFile::open(dir.path()).unwrap().write(&head).unwrap();
         assert_eq!(read(dir.path()).unwrap(), Some(head));
         let text = std::fs::read_to_string(path(dir.path())).unwrap();
         std::fs::write(path(dir.path()), text.replace("position 42", "position 41")).unwrap();

@@ -2,17 +2,13 @@
 
 /// Tree of batches: first position (u64 big-endian) → records, see [`crate::frame`].
 pub(crate) const LOG_TREE: &str = "ledger/log";
-/// Tree of event ids: the id's 16 bytes → position (u64 big-endian).
-pub(crate) const EVENTS_TREE: &str = "ledger/events";
-/// Tree of stream versions: [`stream_key`] → position (u64 big-endian).
-pub(crate) const STREAMS_TREE: &str = "ledger/streams";
+/// Tree of the index runs (event ids and stream versions), see [`crate::index`].
+pub(crate) const INDEX_TREE: &str = "ledger/index";
 /// Ledger facts: origin name, format, index checkpoint.
 pub(crate) const META_TREE: &str = "ledger/meta";
 
 pub(crate) const META_ORIGIN: &[u8] = b"origin";
 pub(crate) const META_FORMAT: &[u8] = b"format";
-/// Every position up to this one (u64 big-endian) has its entries in the index trees.
-pub(crate) const META_INDEXED: &[u8] = b"indexed";
 /// The storage layout version written in `META_FORMAT`.
 pub(crate) const STORAGE_FORMAT: &[u8] = b"caseledger-storage 1";
 

@@ -35,6 +35,7 @@
 mod error;
 mod frame;
 mod head;
+mod index;
 mod keys;
 mod read;
 mod store;
@@ -49,6 +50,7 @@ pub use error::{Error, ErrorKind};
 pub use head::{Head, HEAD_FILE_NAME};
 pub use store::{KvBatch, KvPair, KvTree, Store, RESERVED_PREFIX};
 pub use verify::VerifyReport;
+pub use writer::PAYLOAD_BYTES_MAX;
 
 /// The sled folder inside a ledger folder.
 pub const SLED_DIR_NAME: &str = "sled";
@@ -168,8 +170,8 @@ pub(crate) struct Shared {
     pub(crate) dir: PathBuf,
     pub(crate) db: sled::Db,
     pub(crate) log: sled::Tree,
-    pub(crate) events: sled::Tree,
-    pub(crate) streams: sled::Tree,
+    /// The event-id and stream indexes.
+    pub(crate) index: std::sync::RwLock<index::Index>,
     pub(crate) meta: sled::Tree,
     pub(crate) origin: String,
     pub(crate) genesis: Hash,
@@ -209,7 +211,16 @@ impl Ledger {
         options: LedgerOptions,
         observers: Vec<Box<dyn Observer>>,
     ) -> Result<Ledger, Error> {
-        let handle = writer::Handle::open(dir, options, observers)?;
+        let handle = writer::Handle::open(dir, options, observers, false)?;
+        Ok(Ledger {
+            handle: Arc::new(handle),
+        })
+    }
+
+    /// Opens a ledger that must already exist, with the origin name stored in it
+    /// (`options.origin` is ignored). For tools that inspect a ledger: `verify`, `log`.
+    pub fn open_existing(dir: &Path, options: LedgerOptions) -> Result<Ledger, Error> {
+        let handle = writer::Handle::open(dir, options, Vec::new(), true)?;
         Ok(Ledger {
             handle: Arc::new(handle),
         })

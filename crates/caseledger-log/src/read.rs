@@ -6,7 +6,7 @@ use std::sync::Arc;
 use caseledger_record::{record_hash, Record};
 
 use crate::error::Error;
-use crate::{frame, keys, Shared, StoredRecord};
+use crate::{frame, Shared, StoredRecord};
 
 /// Decodes stored bytes found at `position`.
 pub(crate) fn stored(position: u64, bytes: &[u8]) -> Result<StoredRecord, Error> {
@@ -95,24 +95,17 @@ pub(crate) fn stream(
     from_version: u64,
     limit: usize,
 ) -> Result<Vec<StoredRecord>, Error> {
-    let prefix = keys::stream_prefix(stream);
-    let start = keys::stream_key(stream, from_version.max(1));
+    let entries = shared
+        .index
+        .read()
+        .expect("index lock")
+        .stream(stream, from_version.max(1))?;
     let mut out = Vec::new();
-    for item in shared.streams.range(start..) {
-        if out.len() >= limit {
-            break;
-        }
-        let (key, value) = item?;
-        if !key.starts_with(&prefix) || key.len() != prefix.len() + 8 {
-            break;
-        }
-        let position = keys::u64_of(&value)
-            .ok_or_else(|| Error::corrupt(0, "stream index value is not a position"))?;
-        if position > head {
+    for (version, position) in entries {
+        if out.len() >= limit || position > head {
             break;
         }
         let record = at(shared, head, position)?;
-        let version = keys::version_of_stream_key(&key).unwrap_or(0);
         if record.record.stream != stream || record.record.stream_version != version {
             return Err(Error::corrupt(
                 position,
@@ -129,11 +122,10 @@ pub(crate) fn event(
     head: u64,
     event_id: uuid::Uuid,
 ) -> Result<Option<StoredRecord>, Error> {
-    let Some(value) = shared.events.get(event_id.as_bytes())? else {
+    let found = shared.index.read().expect("index lock").event(event_id.as_bytes())?;
+    let Some(position) = found else {
         return Ok(None);
     };
-    let position = keys::u64_of(&value)
-        .ok_or_else(|| Error::corrupt(0, "event index value is not a position"))?;
     if position > head {
         return Ok(None);
     }
@@ -147,19 +139,20 @@ pub(crate) fn event(
     Ok(Some(record))
 }
 
-/// The last version of a stream at or before `head` (0 when none), read from the index.
+/// The last version of a stream at or before `head` (0 when none).
 pub(crate) fn stream_version(shared: &Shared, head: u64, stream: &str) -> Result<u64, Error> {
-    let prefix = keys::stream_prefix(stream);
-    for item in shared.streams.scan_prefix(&prefix).rev() {
-        let (key, value) = item?;
-        if key.len() != prefix.len() + 8 {
-            continue;
-        }
-        let position = keys::u64_of(&value)
-            .ok_or_else(|| Error::corrupt(0, "stream index value is not a position"))?;
+    let index = shared.index.read().expect("index lock");
+    if let Some((version, position)) = index.stream_latest(stream)? {
         if position <= head {
-            return Ok(keys::version_of_stream_key(&key).unwrap_or(0));
+            return Ok(version);
         }
     }
-    Ok(0)
+    // The latest version is not acknowledged yet: the one before it is.
+    let entries = index.stream(stream, 1)?;
+    Ok(entries
+        .iter()
+        .filter(|(_, position)| *position <= head)
+        .map(|(version, _)| *version)
+        .max()
+        .unwrap_or(0))
 }

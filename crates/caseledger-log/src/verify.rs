@@ -15,6 +15,7 @@ use caseledger_record::{ChainWalker, Hash};
 
 use crate::error::Error;
 use crate::head::Head;
+use crate::index::{Kind, Snapshot};
 use crate::{frame, keys, read, Shared};
 
 /// The outcome of a full verification.
@@ -136,10 +137,20 @@ pub(crate) fn run(
     if last_hash != head.hash {
         return Ok(broken(&head, checked, total, "末条哈希与头文件不符 / the last hash differs from the head"));
     }
-    let actual_events = digest_tree(&shared.events, total, |key| key.len() == 16)?;
-    let actual_streams = digest_tree(&shared.streams, total, |key| key.len() > 10)?;
+    let snapshot = shared.index.read().expect("index lock").snapshot();
+    let mut actual_events = Digest::default();
+    let mut actual_streams = Digest::default();
+    snapshot.for_each_entry(|kind, key, position| {
+        // Entries past the head belong to a batch being written right now.
+        if position <= total {
+            match kind {
+                Kind::Events => actual_events.add(key, position),
+                Kind::Streams => actual_streams.add(key, position),
+            }
+        }
+    })?;
     if actual_events != expected_events || actual_streams != expected_streams {
-        let position = first_bad_index_entry(shared, total)?;
+        let position = first_bad_index_entry(shared, &snapshot, total)?;
         return Ok(broken(&head, total, position, "索引与日志不符 / the indexes disagree with the log"));
     }
     progress(total, total);
@@ -152,44 +163,19 @@ pub(crate) fn run(
     })
 }
 
-/// Sums the entries of an index tree that point at most at `head`. Entries past the head
-/// belong to a batch being written right now.
-fn digest_tree(
-    tree: &sled::Tree,
-    head: u64,
-    key_ok: impl Fn(&[u8]) -> bool,
-) -> Result<Digest, Error> {
-    let mut digest = Digest::default();
-    for item in tree.iter() {
-        let (key, value) = item?;
-        let position = keys::u64_of(&value).unwrap_or(0);
-        if !key_ok(&key) || position == 0 {
-            // Counted with a position no record has, so the digests differ.
-            digest.add(&key, 0);
-            continue;
-        }
-        if position <= head {
-            digest.add(&key, position);
-        }
-    }
-    Ok(digest)
-}
-
 /// The slow path: names the first position whose index entries are wrong or missing, or that
 /// an index entry wrongly points at.
-fn first_bad_index_entry(shared: &Shared, head: u64) -> Result<u64, Error> {
+fn first_bad_index_entry(shared: &Shared, snapshot: &Snapshot, head: u64) -> Result<u64, Error> {
     let mut worst = u64::MAX;
     let mut position = 1;
     'records: while position <= head {
         let records = read::range(shared, head, position, 4096)?;
+        let index = shared.index.read().expect("index lock");
         for stored in &records {
             let record = &stored.record;
-            let event = shared.events.get(record.event_id)?;
-            let stream = shared
-                .streams
-                .get(keys::stream_key(&record.stream, record.stream_version))?;
-            let want = stored.position.to_be_bytes();
-            if event.as_deref() != Some(&want[..]) || stream.as_deref() != Some(&want[..]) {
+            let event = index.event(&record.event_id)?;
+            let stream = index.stream_entry(&record.stream, record.stream_version)?;
+            if event != Some(stored.position) || stream != Some(stored.position) {
                 worst = stored.position;
                 break 'records;
             }
@@ -200,25 +186,29 @@ fn first_bad_index_entry(shared: &Shared, head: u64) -> Result<u64, Error> {
         position += records.len() as u64;
     }
     // Entries pointing at a record that is not theirs (or nowhere).
-    for tree in [&shared.events, &shared.streams] {
-        for item in tree.iter() {
-            let (key, value) = item?;
-            let target = keys::u64_of(&value).unwrap_or(0);
-            if target > head {
-                continue;
-            }
-            let fits = target >= 1
-                && match read::at(shared, head, target) {
-                    Ok(stored) => {
-                        let record = &stored.record;
-                        key.as_ref() == record.event_id
-                            || key.as_ref() == keys::stream_key(&record.stream, record.stream_version)
+    let mut targets = Vec::new();
+    snapshot.for_each_entry(|kind, key, target| {
+        if target <= head {
+            targets.push((kind, key.to_vec(), target));
+        }
+    })?;
+    for (kind, key, target) in targets {
+        if target >= worst {
+            continue;
+        }
+        let fits = target >= 1
+            && match read::at(shared, head, target) {
+                Ok(stored) => {
+                    let record = &stored.record;
+                    match kind {
+                        Kind::Events => key == record.event_id,
+                        Kind::Streams => key == keys::stream_key(&record.stream, record.stream_version),
                     }
-                    Err(_) => false,
-                };
-            if !fits {
-                worst = worst.min(target.max(1));
-            }
+                }
+                Err(_) => false,
+            };
+        if !fits {
+            worst = target.max(1);
         }
     }
     Ok(if worst == u64::MAX { 1 } else { worst })

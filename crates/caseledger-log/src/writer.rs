@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, ErrorKind};
 use crate::head::{self, Head};
+use crate::index::Index;
 use crate::{frame, keys, read, AppendRequest, Appended, Committed, LedgerOptions, Observer, Shared};
 
 /// The largest payload accepted, in bytes: the record limit less room for the other fields.
@@ -65,9 +66,26 @@ fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
 impl Handle {
     pub(crate) fn open(
         dir: &Path,
-        options: LedgerOptions,
+        mut options: LedgerOptions,
         mut observers: Vec<Box<dyn Observer>>,
+        existing_only: bool,
     ) -> Result<Handle, Error> {
+        if existing_only {
+            if !dir.join(crate::SLED_DIR_NAME).is_dir() {
+                return Err(Error::io(
+                    "opening an existing ledger",
+                    format!("no ledger in {} / 此处没有账本", dir.display()),
+                ));
+            }
+            let db = open_db(dir, &options)?;
+            let meta = db.open_tree(keys::META_TREE)?;
+            let origin = meta.get(keys::META_ORIGIN)?.ok_or_else(|| {
+                Error::corrupt(0, "the ledger has no stored origin name / 账本缺少来源名称")
+            })?;
+            options.origin = String::from_utf8_lossy(&origin).into_owned();
+            drop(meta);
+            drop(db);
+        }
         if options.origin.is_empty() || options.origin.len() > FIELD_BYTES_MAX {
             return Err(Error::invalid("the origin name must be 1 to 256 bytes"));
         }
@@ -79,8 +97,7 @@ impl Handle {
         let shared = Shared {
             dir: dir.to_path_buf(),
             log: db.open_tree(keys::LOG_TREE)?,
-            events: db.open_tree(keys::EVENTS_TREE)?,
-            streams: db.open_tree(keys::STREAMS_TREE)?,
+            index: std::sync::RwLock::new(Index::load(db.open_tree(keys::INDEX_TREE)?)?),
             meta: db.open_tree(keys::META_TREE)?,
             db,
             origin: options.origin.clone(),
@@ -97,7 +114,9 @@ impl Handle {
         *shared.head.lock().expect("head lock") = head;
         catch_up_observers(&shared, head.position, &mut observers)?;
         shared.db.flush()?;
-        head::write(&shared.dir, &head)?;
+        head::create(&shared.dir, &head)?;
+        let head_file = head::HeadFile::open(&shared.dir)?;
+        let sled_file = SledFile::open(&shared.dir)?;
         let shared = Arc::new(shared);
         let (sender, receiver) = mpsc::channel(options.queue_requests_max);
         let mut writer = Writer {
@@ -109,6 +128,8 @@ impl Handle {
             last_recorded_at_us: 0,
             versions: HashMap::new(),
             options,
+            head_file,
+            sled_file,
         };
         let thread = std::thread::Builder::new()
             .name("caseledger-writer".into())
@@ -270,41 +291,20 @@ fn check_tail(shared: &Shared, options: &LedgerOptions) -> Result<Head, Error> {
     })
 }
 
-fn index_entries(
-    records: &[Committed],
-) -> (sled::Batch, sled::Batch) {
-    let mut events = sled::Batch::default();
-    let mut streams = sled::Batch::default();
-    for committed in records {
-        let position = committed.position.to_be_bytes();
-        events.insert(&committed.record.event_id[..], &position[..]);
-        streams.insert(
-            keys::stream_key(&committed.record.stream, committed.record.stream_version),
-            &position[..],
-        );
-    }
-    (events, streams)
-}
-
-/// Writes the index entries of a batch, then moves the index checkpoint. sled recovers a
-/// prefix of its writes, so after a crash the checkpoint never runs ahead of the entries.
+/// Adds a batch's entries to the indexes, and writes a run when one is due.
 fn write_indexes(shared: &Shared, records: &[Committed]) -> Result<(), Error> {
-    let Some(last) = records.last() else {
-        return Ok(());
-    };
-    let (events, streams) = index_entries(records);
-    shared.events.apply_batch(events)?;
-    shared.streams.apply_batch(streams)?;
-    shared.meta.insert(keys::META_INDEXED, &last.position.to_be_bytes())?;
-    Ok(())
+    let mut index = shared.index.write().expect("index lock");
+    for committed in records {
+        let record = &committed.record;
+        index.add(committed.position, &record.event_id, &record.stream, record.stream_version);
+    }
+    index.maybe_write_run()
 }
 
+/// Feeds the indexes the records after the last stored run (their memtables live in memory
+/// only).
 fn catch_up_indexes(shared: &Shared, end: u64) -> Result<(), Error> {
-    let indexed = match shared.meta.get(keys::META_INDEXED)? {
-        Some(value) => keys::u64_of(&value)
-            .ok_or_else(|| Error::corrupt(0, "index checkpoint is not a position"))?,
-        None => 0,
-    };
+    let indexed = shared.index.read().expect("index lock").position();
     if indexed > end {
         return Err(Error::corrupt(
             end + 1,
@@ -350,6 +350,10 @@ fn catch_up_observers(
     Ok(())
 }
 
+thread_local! {
+    static PROFILE: std::cell::RefCell<[u64; 7]> = const { std::cell::RefCell::new([0; 7]) };
+}
+
 /// What became of one request in a batch.
 enum Outcome {
     /// Appended as the record at this index of the batch.
@@ -368,6 +372,48 @@ struct Writer {
     /// Current version of recently written streams (a cache of the stream index).
     versions: HashMap<String, u64>,
     options: LedgerOptions,
+    head_file: head::HeadFile,
+    sled_file: SledFile,
+}
+
+/// sled's data file. sled's flush uses `sync_file_range`, which writes the data but not the
+/// file's size; when the file has grown, an fdatasync commits the new size too, so the data
+/// survives a power loss and not only a process crash.
+struct SledFile {
+    file: std::fs::File,
+    synced_bytes: u64,
+}
+
+/// The data file inside sled's folder (sled 0.34 keeps its log in one file).
+const SLED_DATA_FILE: &str = "db";
+
+impl SledFile {
+    fn open(dir: &Path) -> Result<SledFile, Error> {
+        let file = std::fs::File::open(dir.join(crate::SLED_DIR_NAME).join(SLED_DATA_FILE))
+            .map_err(|error| Error::io("opening sled's data file", error))?;
+        file.sync_data()
+            .map_err(|error| Error::io("syncing sled's data file", error))?;
+        let synced_bytes = file
+            .metadata()
+            .map_err(|error| Error::io("reading sled's data file size", error))?
+            .len();
+        Ok(SledFile { file, synced_bytes })
+    }
+
+    fn sync_if_grown(&mut self) -> Result<(), Error> {
+        let bytes = self
+            .file
+            .metadata()
+            .map_err(|error| Error::io("reading sled's data file size", error))?
+            .len();
+        if bytes != self.synced_bytes {
+            self.file
+                .sync_data()
+                .map_err(|error| Error::io("syncing sled's data file", error))?;
+            self.synced_bytes = bytes;
+        }
+        Ok(())
+    }
 }
 
 /// The records of the batch being built.
@@ -452,11 +498,12 @@ impl Writer {
             if let Err(error) = self.commit(jobs) {
                 let reason = error.to_string();
                 tracing::error!(%reason, "ledger writer stopped");
-                *self.shared.stopped.lock().expect("stopped lock") = Some(reason);
+                *self.shared.stopped.lock().expect("stopped lock") = Some(reason.clone());
                 // Closing the queue fails every waiting and future submitter.
                 self.receiver.close();
+                let stopped = Error::new(ErrorKind::Stopped { reason });
                 while let Ok(job) = self.receiver.try_recv() {
-                    let _ = job.reply.send(Err(error.clone()));
+                    let _ = job.reply.send(Err(stopped.clone()));
                 }
                 return;
             }
@@ -471,7 +518,8 @@ impl Writer {
         if let Some(version) = self.versions.get(stream) {
             return Ok(*version);
         }
-        read::stream_version(&self.shared, u64::MAX, stream)
+        let latest = self.shared.index.read().expect("index lock").stream_latest(stream)?;
+        Ok(latest.map_or(0, |(version, _)| version))
     }
 
     /// Decides one job against the batch so far; on success its records join `pending`.
@@ -498,9 +546,8 @@ impl Writer {
                     event_id: request.event_id,
                 }));
             }
-            if let Some(value) = self.shared.events.get(id)? {
-                let position = keys::u64_of(&value)
-                    .ok_or_else(|| Error::corrupt(0, "event index value is not a position"))?;
+            let known = self.shared.index.read().expect("index lock").event(&id)?;
+            if let Some(position) = known {
                 let original = read::at(&self.shared, u64::MAX, position)?;
                 if same_content(&original.record, request) {
                     outcomes.push(Outcome::Duplicate(appended(&original, true)));
@@ -616,8 +663,11 @@ impl Writer {
         for committed in &pending.records {
             frame::push(&mut value, &committed.bytes);
         }
+        let t0 = std::time::Instant::now();
         self.shared.log.insert(frame::key(first.position), value)?;
+        let t1 = std::time::Instant::now();
         write_indexes(&self.shared, &pending.records)?;
+        let t2 = std::time::Instant::now();
         for observer in self.observers.iter_mut() {
             observer.apply(&pending.records).map_err(|error| {
                 Error::new(ErrorKind::Observer {
@@ -626,13 +676,30 @@ impl Writer {
                 })
             })?;
         }
+        let t3 = std::time::Instant::now();
         self.shared.db.flush()?;
+        self.sled_file.sync_if_grown()?;
+        let t4 = std::time::Instant::now();
         let last = pending.records.last().expect("not empty");
         let head = Head {
             position: last.position,
             hash: last.hash,
         };
-        head::write(&self.shared.dir, &head)?;
+        self.head_file.write(&head)?;
+        let t5 = std::time::Instant::now();
+        PROFILE.with(|p| {
+            let mut p = p.borrow_mut();
+            p[0] += (t1 - t0).as_nanos() as u64;
+            p[1] += (t2 - t1).as_nanos() as u64;
+            p[2] += (t3 - t2).as_nanos() as u64;
+            p[3] += (t4 - t3).as_nanos() as u64;
+            p[4] += (t5 - t4).as_nanos() as u64;
+            p[5] += 1;
+            p[6] += pending.records.len() as u64;
+            if p[5] % 500 == 0 && std::env::var_os("CASELEDGER_PROFILE").is_some() {
+                eprintln!("batches {} records {} insert {}us index {}us observers {}us flush {}us head {}us (per batch)", p[5], p[6], p[0]/p[5]/1000, p[1]/p[5]/1000, p[2]/p[5]/1000, p[3]/p[5]/1000, p[4]/p[5]/1000);
+            }
+        });
         *self.shared.head.lock().expect("head lock") = head;
         Ok(())
     }

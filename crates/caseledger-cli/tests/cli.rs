@@ -1,0 +1,83 @@
+//! The `caseledger` binary's verify and log commands, their output and exit codes.
+
+use std::path::Path;
+use std::process::Command;
+
+fn caseledger(args: &[&str], data: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_caseledger"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run caseledger")
+}
+
+fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+#[test]
+fn verify_and_log_a_sound_then_a_tampered_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let bench = caseledger(&["bench", "--records", "40", "--submitters", "4", "--json"], &data);
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+    let summary = json_lines(&bench).pop().unwrap();
+    assert_eq!(summary["head_position"], 40);
+    assert_eq!(summary["verify_ok"], true);
+
+    let verify = caseledger(&["verify", "--json"], &data);
+    assert_eq!(verify.status.code(), Some(0));
+    let report = json_lines(&verify).pop().unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["records"], 40);
+    assert_eq!(report["head_hash"], summary["head_hash"]);
+
+    let log = caseledger(&["log", "--from", "39", "--limit", "5"], &data);
+    assert!(log.status.success());
+    let lines = json_lines(&log);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["position"], 39);
+    assert_eq!(lines[1]["hash"], summary["head_hash"]);
+    assert!(lines[0]["payload"]["case"].is_string());
+
+    // Flip one byte of the first batch's last record, behind the ledger's back.
+    {
+        let db = sled::Config::new()
+            .path(data.join("sled"))
+            .segment_size(8 * 1024 * 1024)
+            .open()
+            .unwrap();
+        let tree = db.open_tree("ledger/log").unwrap();
+        let (key, value) = tree.first().unwrap().unwrap();
+        let mut value = value.to_vec();
+        let at = value.len() - 5;
+        value[at] ^= 0x20;
+        tree.insert(key, value).unwrap();
+        db.flush().unwrap();
+    }
+    let verify = caseledger(&["verify", "--json"], &data);
+    assert_eq!(verify.status.code(), Some(1), "{}", String::from_utf8_lossy(&verify.stdout));
+    let report = json_lines(&verify).pop().unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["broken_at"].as_u64().unwrap() >= 1);
+
+    let text = caseledger(&["verify"], &data);
+    assert_eq!(text.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("broken at position"));
+}
+
+#[test]
+fn usage_and_missing_ledgers_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = caseledger(&["verify"], &dir.path().join("nothing"));
+    assert_eq!(missing.status.code(), Some(2));
+    let usage = Command::new(env!("CARGO_BIN_EXE_caseledger"))
+        .args(["verify", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}

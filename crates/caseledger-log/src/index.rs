@@ -1,0 +1,560 @@
+//! The event-id index and the stream index, built so that the acknowledgement path writes no
+//! per-record sled keys (measured: one random sled key costs about 13 µs here, see
+//! schemas/storage.md).
+//!
+//! Each index is a small log-structured merge tree of its own:
+//! - a **memtable** in memory holds the entries of the records since the last run, sorted;
+//! - every [`RUN_RECORDS`] records the memtable is written as one immutable **run**: its sorted
+//!   entries cut into chunks of about [`CHUNK_BYTES`], one sled value per chunk, then a summary
+//!   (positions covered, the first key of every chunk, a Bloom filter) as one more value;
+//! - lookups go memtable → runs from newest to oldest, skipping runs whose Bloom filter says no,
+//!   and read one chunk from a run that may hold the key.
+//!
+//! Memory is bounded by the memtable (at most `RUN_RECORDS` records' entries) plus, per run,
+//! its chunk fences and Bloom filter (about 10 bits per entry). After a crash the memtable is
+//! rebuilt from the log records after the last run: the runs are derived data, the log is the
+//! truth.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash as _, Hasher};
+
+use crate::error::Error;
+use crate::keys;
+
+/// Records per run.
+pub(crate) const RUN_RECORDS: u64 = 65_536;
+/// Target size of one chunk value.
+const CHUNK_BYTES: usize = 32 * 1024;
+const BLOOM_BITS_PER_ENTRY: usize = 10;
+const BLOOM_PROBES: u64 = 7;
+
+/// Which index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Event id (16 bytes) → position.
+    Events = 1,
+    /// Stream key ([`keys::stream_key`]) → position. The Bloom filter holds stream prefixes.
+    Streams = 2,
+}
+
+/// Chunk key: kind, run number (u64 BE), chunk number (u32 BE).
+fn chunk_key(kind: Kind, run: u64, chunk: u32) -> [u8; 13] {
+    let mut key = [0u8; 13];
+    key[0] = kind as u8;
+    key[1..9].copy_from_slice(&run.to_be_bytes());
+    key[9..].copy_from_slice(&chunk.to_be_bytes());
+    key
+}
+
+/// Summary key: kind, run number (u64 BE).
+fn summary_key(kind: Kind, run: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = kind as u8;
+    key[1..].copy_from_slice(&run.to_be_bytes());
+    key
+}
+
+/// Two 64-bit hashes of a key; Bloom probes are `h1 + i * h2`.
+fn hash_pair(key: &[u8]) -> (u64, u64) {
+    let mut first = std::hash::DefaultHasher::new();
+    key.hash(&mut first);
+    let mut second = std::hash::DefaultHasher::new();
+    0x5EED_u32.hash(&mut second);
+    key.hash(&mut second);
+    (first.finish(), second.finish() | 1)
+}
+
+#[derive(Debug, Clone)]
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    fn new(entries: usize) -> Bloom {
+        let words = (entries * BLOOM_BITS_PER_ENTRY).div_ceil(64).max(1);
+        Bloom {
+            bits: vec![0; words],
+        }
+    }
+
+    fn insert(&mut self, (h1, h2): (u64, u64)) {
+        let size = self.bits.len() as u64 * 64;
+        for probe in 0..BLOOM_PROBES {
+            let bit = h1.wrapping_add(probe.wrapping_mul(h2)) % size;
+            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+
+    fn contains(&self, (h1, h2): (u64, u64)) -> bool {
+        let size = self.bits.len() as u64 * 64;
+        (0..BLOOM_PROBES).all(|probe| {
+            let bit = h1.wrapping_add(probe.wrapping_mul(h2)) % size;
+            self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+        })
+    }
+}
+
+/// What is kept in memory of one run.
+#[derive(Debug, Clone)]
+struct Run {
+    number: u64,
+    /// The last position whose entries it holds.
+    last_position: u64,
+    /// The first key of each chunk.
+    fences: Vec<Vec<u8>>,
+    bloom: Bloom,
+}
+
+fn encode_summary(run: &Run, first_position: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&first_position.to_be_bytes());
+    out.extend_from_slice(&run.last_position.to_be_bytes());
+    out.extend_from_slice(&(run.fences.len() as u32).to_be_bytes());
+    for fence in &run.fences {
+        out.extend_from_slice(&(fence.len() as u16).to_be_bytes());
+        out.extend_from_slice(fence);
+    }
+    out.extend_from_slice(&(run.bloom.bits.len() as u32).to_be_bytes());
+    for word in &run.bloom.bits {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, length: usize) -> Option<&'a [u8]> {
+        if self.bytes.len() < length {
+            return None;
+        }
+        let (head, rest) = self.bytes.split_at(length);
+        self.bytes = rest;
+        Some(head)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+fn decode_summary(number: u64, bytes: &[u8]) -> Option<(u64, Run)> {
+    let mut reader = Reader { bytes };
+    let first_position = reader.u64()?;
+    let last_position = reader.u64()?;
+    let fence_count = reader.u32()? as usize;
+    let mut fences = Vec::with_capacity(fence_count.min(1 << 20));
+    for _ in 0..fence_count {
+        let length = reader.u16()? as usize;
+        fences.push(reader.take(length)?.to_vec());
+    }
+    let words = reader.u32()? as usize;
+    let mut bits = Vec::with_capacity(words.min(1 << 24));
+    for _ in 0..words {
+        bits.push(u64::from_le_bytes(reader.take(8)?.try_into().ok()?));
+    }
+    if !reader.bytes.is_empty() || bits.is_empty() {
+        return None;
+    }
+    Some((
+        first_position,
+        Run {
+            number,
+            last_position,
+            fences,
+            bloom: Bloom { bits },
+        },
+    ))
+}
+
+/// Entries of a chunk value: (u16 BE key length, key, u64 BE position) repeated.
+pub(crate) fn decode_chunk(bytes: &[u8]) -> Option<Vec<(&[u8], u64)>> {
+    let mut reader = Reader { bytes };
+    let mut out = Vec::new();
+    while !reader.bytes.is_empty() {
+        let length = reader.u16()? as usize;
+        let key = reader.take(length)?;
+        out.push((key, reader.u64()?));
+    }
+    Some(out)
+}
+
+/// One index: memtable plus runs.
+#[derive(Debug)]
+struct Side {
+    kind: Kind,
+    memtable: BTreeMap<Vec<u8>, u64>,
+    runs: Vec<Run>,
+}
+
+/// Both indexes.
+#[derive(Debug)]
+pub(crate) struct Index {
+    tree: sled::Tree,
+    events: Side,
+    streams: Side,
+    /// Every position up to this one is in a run.
+    run_position: u64,
+    /// Every position up to this one is in a run or the memtable.
+    position: u64,
+}
+
+fn corrupt_index(reason: &str) -> Error {
+    Error::corrupt(0, format!("index: {reason} / 索引损坏"))
+}
+
+impl Side {
+    fn bloom_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        match self.kind {
+            Kind::Events => key,
+            // Bloom filters of the stream index hold the stream prefix, so one probe answers
+            // "does this run hold any version of this stream".
+            Kind::Streams => &key[..key.len().saturating_sub(8)],
+        }
+    }
+
+    /// Entries with keys in `[from, to]` from one run, in key order.
+    fn run_entries(
+        &self,
+        tree: &sled::Tree,
+        run: &Run,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, u64)>, Error> {
+        // The chunk that may hold `from` is the last whose first key is <= from.
+        let start = run.fences.partition_point(|fence| fence.as_slice() <= from).saturating_sub(1);
+        let mut out = Vec::new();
+        for chunk in start..run.fences.len() {
+            if run.fences[chunk].as_slice() > to {
+                break;
+            }
+            let value = tree
+                .get(chunk_key(self.kind, run.number, chunk as u32))?
+                .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
+            let entries = decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
+            for (key, position) in entries {
+                if key >= from && key <= to {
+                    out.push((key.to_vec(), position));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every entry with a key in `[from, to]`: runs oldest first, then the memtable.
+    fn entries(
+        &self,
+        tree: &sled::Tree,
+        bloom_probe: &[u8],
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, u64)>, Error> {
+        let hashes = hash_pair(bloom_probe);
+        let mut out = Vec::new();
+        for run in &self.runs {
+            if run.bloom.contains(hashes) {
+                out.extend(self.run_entries(tree, run, from, to)?);
+            }
+        }
+        out.extend(
+            self.memtable
+                .range(from.to_vec()..=to.to_vec())
+                .map(|(key, position)| (key.clone(), *position)),
+        );
+        Ok(out)
+    }
+
+    fn get(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<u64>, Error> {
+        if let Some(position) = self.memtable.get(key) {
+            return Ok(Some(*position));
+        }
+        let hashes = hash_pair(self.bloom_key(key));
+        for run in self.runs.iter().rev() {
+            if run.bloom.contains(hashes) {
+                if let Some((_, position)) = self.run_entries(tree, run, key, key)?.pop() {
+                    return Ok(Some(position));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Builds the run of the memtable: chunk values and the in-memory summary.
+    fn build_run(&self, number: u64, last_position: u64) -> (Vec<Vec<u8>>, Run) {
+        let mut bloom = Bloom::new(self.memtable.len());
+        let mut chunks: Vec<Vec<u8>> = Vec::new();
+        let mut fences = Vec::new();
+        let mut current = Vec::with_capacity(CHUNK_BYTES + 512);
+        for (key, position) in &self.memtable {
+            if current.is_empty() {
+                fences.push(key.clone());
+            }
+            current.extend_from_slice(&(key.len() as u16).to_be_bytes());
+            current.extend_from_slice(key);
+            current.extend_from_slice(&position.to_be_bytes());
+            bloom.insert(hash_pair(self.bloom_key(key)));
+            if current.len() >= CHUNK_BYTES {
+                chunks.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            chunks.push(current);
+        }
+        let run = Run {
+            number,
+            last_position,
+            fences,
+            bloom,
+        };
+        (chunks, run)
+    }
+}
+
+impl Index {
+    /// Loads the run summaries. The memtable starts empty; the caller feeds it the records
+    /// after [`Index::position`].
+    pub(crate) fn load(tree: sled::Tree) -> Result<Index, Error> {
+        let mut index = Index {
+            tree,
+            events: Side {
+                kind: Kind::Events,
+                memtable: BTreeMap::new(),
+                runs: Vec::new(),
+            },
+            streams: Side {
+                kind: Kind::Streams,
+                memtable: BTreeMap::new(),
+                runs: Vec::new(),
+            },
+            run_position: 0,
+            position: 0,
+        };
+        let mut positions = [Vec::new(), Vec::new()];
+        for (slot, kind) in [Kind::Events, Kind::Streams].into_iter().enumerate() {
+            // Summaries have 9-byte keys; chunks 13-byte ones. Both start with the kind byte.
+            for item in index.tree.scan_prefix([kind as u8]) {
+                let (key, value) = item?;
+                if key.len() != 9 {
+                    continue;
+                }
+                let number = u64::from_be_bytes(key[1..9].try_into().expect("9-byte key"));
+                let (first, run) = decode_summary(number, &value)
+                    .ok_or_else(|| corrupt_index("a run summary does not decode"))?;
+                let expected_first = positions[slot].last().map_or(1, |(_, last): &(u64, u64)| last + 1);
+                if first != expected_first || run.last_position < first {
+                    return Err(corrupt_index("runs do not follow each other"));
+                }
+                positions[slot].push((first, run.last_position));
+                match kind {
+                    Kind::Events => index.events.runs.push(run),
+                    Kind::Streams => index.streams.runs.push(run),
+                }
+            }
+        }
+        // The summaries of one run are written in one batch; a run lost by a crash in both
+        // sides or in neither. Anything else is damage.
+        if positions[0] != positions[1] {
+            return Err(corrupt_index("the two indexes cover different runs"));
+        }
+        index.run_position = positions[0].last().map_or(0, |(_, last)| *last);
+        index.position = index.run_position;
+        Ok(index)
+    }
+
+    /// Every position up to this one is indexed.
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Every position up to this one is in a stored run.
+    #[cfg(test)]
+    pub(crate) fn run_position(&self) -> u64 {
+        self.run_position
+    }
+
+    /// Adds one record's entries (positions must come in order, without gaps).
+    pub(crate) fn add(&mut self, position: u64, event_id: &[u8; 16], stream: &str, version: u64) {
+        assert_eq!(position, self.position + 1, "index entries come in position order");
+        self.events.memtable.insert(event_id.to_vec(), position);
+        self.streams
+            .memtable
+            .insert(keys::stream_key(stream, version), position);
+        self.position = position;
+    }
+
+    /// Writes the memtable as a run when it holds enough records. Chunks first, then both
+    /// summaries in one batch, so a summary is never there without its chunks.
+    pub(crate) fn maybe_write_run(&mut self) -> Result<(), Error> {
+        if self.position - self.run_position < RUN_RECORDS {
+            return Ok(());
+        }
+        let number = self.events.runs.len() as u64 + 1;
+        let first_position = self.run_position + 1;
+        let mut chunks = sled::Batch::default();
+        let mut summaries = sled::Batch::default();
+        let mut new_runs = Vec::new();
+        for side in [&self.events, &self.streams] {
+            let (values, run) = side.build_run(number, self.position);
+            for (chunk, value) in values.into_iter().enumerate() {
+                chunks.insert(&chunk_key(side.kind, number, chunk as u32)[..], value);
+            }
+            summaries.insert(&summary_key(side.kind, number)[..], encode_summary(&run, first_position));
+            new_runs.push(run);
+        }
+        self.tree.apply_batch(chunks)?;
+        self.tree.apply_batch(summaries)?;
+        let streams_run = new_runs.pop().expect("two runs");
+        let events_run = new_runs.pop().expect("two runs");
+        self.events.runs.push(events_run);
+        self.streams.runs.push(streams_run);
+        self.events.memtable.clear();
+        self.streams.memtable.clear();
+        self.run_position = self.position;
+        Ok(())
+    }
+
+    /// The position of an event id.
+    pub(crate) fn event(&self, event_id: &[u8; 16]) -> Result<Option<u64>, Error> {
+        self.events.get(&self.tree, event_id)
+    }
+
+    /// The position of one stream version.
+    pub(crate) fn stream_entry(&self, stream: &str, version: u64) -> Result<Option<u64>, Error> {
+        self.streams.get(&self.tree, &keys::stream_key(stream, version))
+    }
+
+    /// (version, position) of a stream's versions from `from_version`, in version order.
+    pub(crate) fn stream(&self, stream: &str, from_version: u64) -> Result<Vec<(u64, u64)>, Error> {
+        let prefix = keys::stream_prefix(stream);
+        let from = keys::stream_key(stream, from_version);
+        let to = keys::stream_key(stream, u64::MAX);
+        let mut out: Vec<(u64, u64)> = self
+            .streams
+            .entries(&self.tree, &prefix, &from, &to)?
+            .into_iter()
+            .map(|(key, position)| (keys::version_of_stream_key(&key).unwrap_or(0), position))
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The latest version of a stream with its position, if any.
+    pub(crate) fn stream_latest(&self, stream: &str) -> Result<Option<(u64, u64)>, Error> {
+        let from = keys::stream_key(stream, 0);
+        let to = keys::stream_key(stream, u64::MAX);
+        let side = &self.streams;
+        if let Some((key, position)) = side.memtable.range(from.clone()..=to.clone()).next_back() {
+            return Ok(Some((keys::version_of_stream_key(key).unwrap_or(0), *position)));
+        }
+        let hashes = hash_pair(&keys::stream_prefix(stream));
+        for run in side.runs.iter().rev() {
+            if run.bloom.contains(hashes) {
+                if let Some((key, position)) = side.run_entries(&self.tree, run, &from, &to)?.pop() {
+                    return Ok(Some((keys::version_of_stream_key(&key).unwrap_or(0), position)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// What a full scan needs, taken under the lock so that the scan itself does not hold it:
+    /// the stored chunks to read and a copy of the memtables.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut chunks = Vec::new();
+        let mut memtable = Vec::new();
+        for side in [&self.events, &self.streams] {
+            for run in &side.runs {
+                for chunk in 0..run.fences.len() {
+                    chunks.push((side.kind, chunk_key(side.kind, run.number, chunk as u32)));
+                }
+            }
+            for (key, position) in &side.memtable {
+                memtable.push((side.kind, key.clone(), *position));
+            }
+        }
+        Snapshot {
+            tree: self.tree.clone(),
+            chunks,
+            memtable,
+        }
+    }
+}
+
+/// Every entry of both indexes at one moment; see [`Index::snapshot`].
+pub(crate) struct Snapshot {
+    tree: sled::Tree,
+    chunks: Vec<(Kind, [u8; 13])>,
+    memtable: Vec<(Kind, Vec<u8>, u64)>,
+}
+
+impl Snapshot {
+    /// Visits every entry: its index, key and position.
+    pub(crate) fn for_each_entry(&self, mut visit: impl FnMut(Kind, &[u8], u64)) -> Result<(), Error> {
+        for (kind, chunk_key) in &self.chunks {
+            let value = self
+                .tree
+                .get(chunk_key)?
+                .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
+            let entries = decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
+            for (key, position) in entries {
+                visit(*kind, key, position);
+            }
+        }
+        for (kind, key, position) in &self.memtable {
+            visit(*kind, key, *position);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bloom_has_no_false_negatives() {
+        let mut bloom = Bloom::new(1000);
+        for i in 0u32..1000 {
+            bloom.insert(hash_pair(&i.to_be_bytes()));
+        }
+        assert!((0u32..1000).all(|i| bloom.contains(hash_pair(&i.to_be_bytes()))));
+        let false_positives = (1000u32..11_000)
+            .filter(|i| bloom.contains(hash_pair(&i.to_be_bytes())))
+            .count();
+        assert!(false_positives < 300, "{false_positives} false positives in 10,000");
+    }
+
+    #[test]
+    fn runs_answer_like_the_memtable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let mut index = Index::load(db.open_tree("index").unwrap()).unwrap();
+        let total = RUN_RECORDS + 10;
+        for position in 1..=total {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(position * 7919).to_le_bytes());
+            index.add(position, &id, &format!("case/{}", position % 1000), position / 1000 + 1);
+            index.maybe_write_run().unwrap();
+        }
+        assert_eq!(index.run_position(), RUN_RECORDS);
+        let reloaded = Index::load(db.open_tree("index").unwrap()).unwrap();
+        assert_eq!(reloaded.position(), RUN_RECORDS);
+        for position in [1, 2, 500, RUN_RECORDS, RUN_RECORDS + 3] {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(position * 7919).to_le_bytes());
+            assert_eq!(index.event(&id).unwrap(), Some(position));
+            let stream = format!("case/{}", position % 1000);
+            let versions = index.stream(&stream, 1).unwrap();
+            assert!(versions.contains(&(position / 1000 + 1, position)));
+            assert_eq!(index.stream_entry(&stream, position / 1000 + 1).unwrap(), Some(position));
+        }
+        assert_eq!(index.event(&[0xEE; 16]).unwrap(), None);
+    }
+}

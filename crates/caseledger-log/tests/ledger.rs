@@ -1,0 +1,370 @@
+//! The ledger through its public API, on real sled folders.
+
+use std::sync::{Arc, Mutex};
+
+use caseledger_log::{
+    Actor, AppendRequest, Committed, Error, ErrorKind, KvBatch, Ledger, LedgerOptions, Observer,
+};
+
+const ORIGIN: &str = "caseledger.test/anhua";
+
+fn request(stream: &str, expected_version: u64, payload: &str) -> AppendRequest {
+    AppendRequest {
+        stream: stream.into(),
+        expected_version,
+        event_id: uuid::Uuid::now_v7(),
+        actor: Actor {
+            role: "handler".into(),
+            unit: "housing".into(),
+            user: "user-1".into(),
+        },
+        kind: "CaseAccepted".into(),
+        schema_version: 1,
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+fn open(dir: &std::path::Path) -> Ledger {
+    Ledger::open(dir, LedgerOptions::new(ORIGIN)).unwrap()
+}
+
+#[test]
+fn appends_are_read_back_by_position_stream_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    assert_eq!(ledger.head().position, 0);
+    assert_eq!(ledger.head().hash, ledger.genesis());
+    let first = request("case/1", 0, "a");
+    let a = ledger.append_blocking(first.clone()).unwrap();
+    let b = ledger.append_blocking(request("case/2", 0, "b")).unwrap();
+    let c = ledger.append_blocking(request("case/1", 1, "c")).unwrap();
+    assert_eq!((a.position, b.position, c.position), (1, 2, 3));
+    assert_eq!((a.stream_version, b.stream_version, c.stream_version), (1, 1, 2));
+    assert!(!a.duplicate);
+    assert_eq!(ledger.head().position, 3);
+    assert_eq!(ledger.head().hash, c.hash);
+
+    let all = ledger.read_range(1, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].record.prev_hash, ledger.genesis());
+    assert_eq!(all[1].record.prev_hash, a.hash);
+    assert_eq!(all[2].hash, c.hash);
+    assert_eq!(ledger.read_range(2, 1).unwrap()[0].record.payload, b"b");
+    assert!(ledger.read_range(4, 10).unwrap().is_empty());
+
+    let stream = ledger.read_stream("case/1", 1, 10).unwrap();
+    let positions: Vec<u64> = stream.iter().map(|s| s.position).collect();
+    assert_eq!(positions, vec![1, 3]);
+    assert_eq!(ledger.read_stream("case/1", 2, 10).unwrap()[0].position, 3);
+    assert!(ledger.read_stream("case/10", 1, 10).unwrap().is_empty());
+
+    let found = ledger.read_event(first.event_id).unwrap().unwrap();
+    assert_eq!(found.position, 1);
+    assert!(ledger.read_event(uuid::Uuid::now_v7()).unwrap().is_none());
+    assert_eq!(ledger.stream_version("case/1").unwrap(), 2);
+    assert_eq!(ledger.stream_version("case/none").unwrap(), 0);
+    let report = ledger.verify(|_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records, 3);
+}
+
+#[test]
+fn a_stale_version_is_a_conflict_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+    let error = ledger.append_blocking(request("case/1", 0, "b")).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        &ErrorKind::Conflict {
+            stream: "case/1".into(),
+            expected: 0,
+            actual: 1
+        }
+    );
+    assert!(error.to_string().contains("expected version 0"));
+    let error = ledger.append_blocking(request("case/2", 3, "b")).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Conflict { expected: 3, actual: 0, .. }));
+    // A conflict appends nothing and the writer goes on.
+    assert_eq!(ledger.head().position, 1);
+    ledger.append_blocking(request("case/1", 1, "c")).unwrap();
+}
+
+#[test]
+fn duplicates_return_the_original_and_differing_content_is_rejected_for_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = request("case/1", 0, "a");
+    let first = {
+        let ledger = open(dir.path());
+        let first = ledger.append_blocking(original.clone()).unwrap();
+        let again = ledger.append_blocking(original.clone()).unwrap();
+        assert_eq!(again, caseledger_log::Appended { duplicate: true, ..first });
+        first
+    };
+    let ledger = open(dir.path());
+    let again = ledger.append_blocking(original.clone()).unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.position, first.position);
+    let mut changed = original.clone();
+    changed.payload = b"other".to_vec();
+    let error = ledger.append_blocking(changed).unwrap_err();
+    assert_eq!(error.kind(), &ErrorKind::DuplicateMismatch { event_id: original.event_id });
+    assert_eq!(ledger.head().position, 1);
+}
+
+#[test]
+fn append_many_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+    let error = ledger
+        .append_many_blocking(vec![request("case/2", 0, "b"), request("case/1", 0, "stale")])
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Conflict { .. }));
+    assert_eq!(ledger.head().position, 1);
+    assert_eq!(ledger.stream_version("case/2").unwrap(), 0);
+    let results = ledger
+        .append_many_blocking(vec![
+            request("case/2", 0, "b"),
+            request("case/2", 1, "c"),
+            request("case/1", 1, "d"),
+        ])
+        .unwrap();
+    let positions: Vec<u64> = results.iter().map(|r| r.position).collect();
+    assert_eq!(positions, vec![2, 3, 4]);
+    assert_eq!(results[1].stream_version, 2);
+    let same_id = request("case/3", 0, "e");
+    let error = ledger
+        .append_many_blocking(vec![same_id.clone(), AppendRequest { expected_version: 1, ..same_id }])
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::DuplicateInBatch { .. }));
+    assert!(ledger.verify(|_, _| {}).unwrap().ok);
+}
+
+#[test]
+fn invalid_requests_append_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let mut long = request("case/1", 0, "a");
+    long.stream = "s".repeat(300);
+    assert!(matches!(ledger.append_blocking(long).unwrap_err().kind(), ErrorKind::Invalid { .. }));
+    let mut big = request("case/1", 0, "");
+    big.payload = vec![0; caseledger_log::PAYLOAD_BYTES_MAX + 1];
+    assert!(matches!(ledger.append_blocking(big).unwrap_err().kind(), ErrorKind::Invalid { .. }));
+    assert!(matches!(
+        ledger.append_blocking(request("", 0, "a")).unwrap_err().kind(),
+        ErrorKind::Invalid { .. }
+    ));
+    assert_eq!(ledger.head().position, 0);
+}
+
+#[test]
+fn reopening_continues_the_chain_and_checks_the_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = {
+        let ledger = open(dir.path());
+        ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+        ledger.head()
+    };
+    let ledger = open(dir.path());
+    assert_eq!(ledger.head(), head);
+    let next = ledger.append_blocking(request("case/1", 1, "b")).unwrap();
+    assert_eq!(next.position, 2);
+    assert_eq!(ledger.read_range(2, 1).unwrap()[0].record.prev_hash, head.hash);
+    drop(ledger);
+    let error = Ledger::open(dir.path(), LedgerOptions::new("another/origin")).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::OriginMismatch { .. }));
+    let existing = Ledger::open_existing(dir.path(), LedgerOptions::new("")).unwrap();
+    assert_eq!(existing.origin(), ORIGIN);
+    assert_eq!(existing.head().position, 2);
+    let missing = Ledger::open_existing(&dir.path().join("nothing"), LedgerOptions::new(""));
+    assert!(matches!(missing.unwrap_err().kind(), ErrorKind::Io { .. }));
+}
+
+/// Records what it was given; fails on demand.
+struct Recorder {
+    seen: Arc<Mutex<Vec<u64>>>,
+    fail_at: Option<u64>,
+    applied: Option<u64>,
+}
+
+impl Observer for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    fn apply(&mut self, batch: &[Committed]) -> Result<(), Error> {
+        for committed in batch {
+            if Some(committed.position) == self.fail_at {
+                return Err(Error::new(ErrorKind::Invalid {
+                    reason: "told to fail".into(),
+                }));
+            }
+            self.seen.lock().unwrap().push(committed.position);
+        }
+        Ok(())
+    }
+    fn applied_position(&self) -> Option<u64> {
+        self.applied
+    }
+}
+
+#[test]
+fn observers_see_every_batch_and_a_failure_stops_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let observer = Recorder {
+            seen: seen.clone(),
+            fail_at: Some(3),
+            applied: None,
+        };
+        let ledger =
+            Ledger::open_with_observers(dir.path(), LedgerOptions::new(ORIGIN), vec![Box::new(observer)]).unwrap();
+        ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+        ledger.append_blocking(request("case/1", 1, "b")).unwrap();
+        let error = ledger.append_blocking(request("case/1", 2, "c")).unwrap_err();
+        assert!(matches!(error.kind(), ErrorKind::Observer { .. }), "{error}");
+        // Not acknowledged: readers do not see it.
+        assert_eq!(ledger.head().position, 2);
+        let error = ledger.append_blocking(request("case/2", 0, "d")).unwrap_err();
+        assert!(matches!(error.kind(), ErrorKind::Stopped { .. }), "{error}");
+    }
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
+    // On reopen an observer that says it applied up to 1 is replayed from 2.
+    let replayed = Arc::new(Mutex::new(Vec::new()));
+    let observer = Recorder {
+        seen: replayed.clone(),
+        fail_at: None,
+        applied: Some(1),
+    };
+    let ledger =
+        Ledger::open_with_observers(dir.path(), LedgerOptions::new(ORIGIN), vec![Box::new(observer)]).unwrap();
+    let head = ledger.head().position;
+    assert!(head >= 2, "acknowledged records survive");
+    assert_eq!(*replayed.lock().unwrap(), (2..=head).collect::<Vec<_>>());
+    assert!(ledger.verify(|_, _| {}).unwrap().ok);
+}
+
+#[test]
+fn the_store_gives_trees_but_never_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let store = ledger.store();
+    assert!(store.open_tree("ledger/log").is_err());
+    assert!(store.drop_tree("ledger/index").is_err());
+    let tree = store.open_tree("projection/case-status").unwrap();
+    let mut batch = KvBatch::new();
+    batch.insert(b"a/1", b"x");
+    batch.insert(b"a/2", b"y");
+    batch.insert(b"b/1", b"z");
+    tree.apply_batch(batch).unwrap();
+    assert_eq!(tree.get(b"a/2").unwrap(), Some(b"y".to_vec()));
+    let prefixed: Vec<_> = tree.scan_prefix(b"a/").map(|item| item.unwrap().0).collect();
+    assert_eq!(prefixed, vec![b"a/1".to_vec(), b"a/2".to_vec()]);
+    let ranged: Vec<_> = tree.range(b"a/2".to_vec()..).map(|item| item.unwrap().1).collect();
+    assert_eq!(ranged, vec![b"y".to_vec(), b"z".to_vec()]);
+    assert_eq!(tree.last().unwrap().unwrap().0, b"b/1".to_vec());
+    assert!(store.tree_names().contains(&"projection/case-status".to_string()));
+    assert!(store.drop_tree("projection/case-status").unwrap());
+}
+
+#[test]
+fn many_records_roll_into_index_runs_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let total = 70_000u64;
+    let mut ids = Vec::new();
+    {
+        let ledger = open(dir.path());
+        let mut versions = std::collections::HashMap::new();
+        let mut position = 0;
+        while position < total {
+            let batch: Vec<AppendRequest> = (0..1000)
+                .map(|i| {
+                    let stream = format!("case/{}", (position + i) % 997);
+                    let version = versions.entry(stream.clone()).or_insert(0u64);
+                    let request = request(&stream, *version, "p");
+                    *version += 1;
+                    request
+                })
+                .collect();
+            ids.push(batch[0].event_id);
+            ledger.append_many_blocking(batch).unwrap();
+            position += 1000;
+        }
+        assert_eq!(ledger.head().position, total);
+    }
+    let ledger = open(dir.path());
+    assert_eq!(ledger.read_event(ids[0]).unwrap().unwrap().position, 1);
+    assert_eq!(ledger.read_event(ids[69]).unwrap().unwrap().position, 69_001);
+    let stream = ledger.read_stream("case/5", 1, 1000).unwrap();
+    assert_eq!(stream.len(), 71);
+    assert!(stream.windows(2).all(|w| w[1].record.stream_version == w[0].record.stream_version + 1));
+    assert_eq!(ledger.stream_version("case/5").unwrap(), 71);
+    ledger.append_blocking(request("case/5", 71, "next")).unwrap();
+    let report = ledger.verify(|_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.records, total + 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, ..Default::default() })]
+
+    /// Many tasks appending to a few streams at once: positions gapless, each stream's
+    /// versions contiguous, the chain verifies, retried ids come back as duplicates.
+    #[test]
+    fn concurrent_appends_stay_gapless_and_contiguous(
+        tasks in 2usize..24,
+        per_task in 1usize..30,
+        streams in 1usize..6,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let acknowledged = runtime.block_on(async {
+            let mut handles = Vec::new();
+            for task in 0..tasks {
+                let ledger = ledger.clone();
+                handles.push(tokio::spawn(async move {
+                    let mut out = Vec::new();
+                    for step in 0..per_task {
+                        let stream = format!("case/{}", (task + step) % streams);
+                        // Optimistic concurrency: reload and retry on conflict, as a client would.
+                        loop {
+                            let version = ledger.stream_version(&stream).unwrap();
+                            let req = request(&stream, version, &format!("{task}/{step}"));
+                            match ledger.append(req.clone()).await {
+                                Ok(appended) => {
+                                    let again = ledger.append(req).await.unwrap();
+                                    assert!(again.duplicate);
+                                    assert_eq!(again.position, appended.position);
+                                    out.push(appended);
+                                    break;
+                                }
+                                Err(error) if matches!(error.kind(), ErrorKind::Conflict { .. }) => continue,
+                                Err(error) => panic!("{error}"),
+                            }
+                        }
+                    }
+                    out
+                }));
+            }
+            let mut all = Vec::new();
+            for handle in handles {
+                all.extend(handle.await.unwrap());
+            }
+            all
+        });
+        let mut positions: Vec<u64> = acknowledged.iter().map(|a| a.position).collect();
+        positions.sort_unstable();
+        let expected: Vec<u64> = (1..=(tasks * per_task) as u64).collect();
+        proptest::prop_assert_eq!(positions, expected);
+        let records = ledger.read_range(1, tasks * per_task).unwrap();
+        let mut last = std::collections::HashMap::new();
+        for stored in &records {
+            let previous = last.insert(stored.record.stream.clone(), stored.record.stream_version).unwrap_or(0);
+            proptest::prop_assert_eq!(stored.record.stream_version, previous + 1);
+        }
+        let report = ledger.verify(|_, _| {}).unwrap();
+        proptest::prop_assert!(report.ok, "{:?}", report);
+    }
+}

@@ -1,0 +1,173 @@
+//! Damage done behind the ledger's back, straight through sled or the file system: each kind
+//! is detected, named by position (or by the head file), and never panics.
+
+use std::path::Path;
+
+use caseledger_log::{Actor, AppendRequest, ErrorKind, Ledger, LedgerOptions, HEAD_FILE_NAME, SLED_DIR_NAME};
+
+const ORIGIN: &str = "caseledger.test/tamper";
+
+fn request(stream: &str, expected_version: u64) -> AppendRequest {
+    AppendRequest {
+        stream: stream.into(),
+        expected_version,
+        event_id: uuid::Uuid::now_v7(),
+        actor: Actor {
+            role: "inspector".into(),
+            unit: "township/dongping".into(),
+            user: "user-7".into(),
+        },
+        kind: "InspectionRecorded".into(),
+        schema_version: 1,
+        payload: b"{\"finding\":\"the lift is stopped\"}".to_vec(),
+    }
+}
+
+/// Ten records, each in a batch of its own (so the log tree has keys 1..=10).
+fn ledger_of_ten(dir: &Path) {
+    let ledger = Ledger::open(dir, LedgerOptions::new(ORIGIN)).unwrap();
+    for version in 0..10 {
+        ledger.append_blocking(request("case/1", version)).unwrap();
+    }
+}
+
+/// The log tree, opened behind the ledger's back with the same sled settings.
+fn raw_log(dir: &Path) -> (sled::Db, sled::Tree) {
+    let db = sled::Config::new()
+        .path(dir.join(SLED_DIR_NAME))
+        .segment_size(8 * 1024 * 1024)
+        .open()
+        .unwrap();
+    let tree = db.open_tree("ledger/log").unwrap();
+    (db, tree)
+}
+
+fn flip_a_payload_byte(dir: &Path, position: u64) {
+    let (db, log) = raw_log(dir);
+    let key = position.to_be_bytes();
+    let mut value = log.get(key).unwrap().unwrap().to_vec();
+    let last = value.len() - 3;
+    value[last] ^= 0x01;
+    log.insert(key, value).unwrap();
+    db.flush().unwrap();
+}
+
+fn position_of(error: &caseledger_log::Error) -> u64 {
+    match error.kind() {
+        ErrorKind::Corrupt { position, .. } => *position,
+        other => panic!("expected a corruption naming a position, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_changed_byte_in_the_tail_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    flip_a_payload_byte(dir.path(), 7);
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    // Record 7's own bytes still decode, so the break shows where record 8 links to it.
+    let position = position_of(&error);
+    assert!(position == 7 || position == 8, "{error}");
+    assert!(error.to_string().contains(&format!("position {position}")));
+}
+
+#[test]
+fn one_changed_byte_before_the_tail_is_named_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    flip_a_payload_byte(dir.path(), 3);
+    let mut options = LedgerOptions::new(ORIGIN);
+    options.tail_check_records = 2;
+    let ledger = Ledger::open(dir.path(), options).unwrap();
+    let report = ledger.verify(|_, _| {}).unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.broken_at, Some(4), "{report:?}");
+    assert!(report.reason.unwrap().contains("previous hash"));
+}
+
+#[test]
+fn a_changed_length_prefix_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let (db, log) = raw_log(dir.path());
+        let key = 5u64.to_be_bytes();
+        let mut value = log.get(key).unwrap().unwrap().to_vec();
+        value[0] = 0xFF;
+        value[1] = 0xFF;
+        log.insert(key, value).unwrap();
+        db.flush().unwrap();
+    }
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert_eq!(position_of(&error), 5, "{error}");
+}
+
+#[test]
+fn removed_last_records_refuse_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let (db, log) = raw_log(dir.path());
+        log.remove(10u64.to_be_bytes()).unwrap();
+        log.remove(9u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert_eq!(position_of(&error), 9, "{error}");
+    assert!(error.to_string().contains("acknowledged"));
+}
+
+#[test]
+fn a_removed_middle_record_is_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    {
+        let (db, log) = raw_log(dir.path());
+        log.remove(4u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    // Opening rebuilds the in-memory index from the log, which walks past the hole.
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert_eq!(position_of(&error), 4, "{error}");
+    assert!(error.to_string().contains("gap"));
+}
+
+#[test]
+fn a_deleted_head_file_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    std::fs::remove_file(dir.path().join(HEAD_FILE_NAME)).unwrap();
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Head { .. }), "{error}");
+    assert!(error.to_string().contains("missing"));
+}
+
+#[test]
+fn a_corrupted_head_file_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    let path = dir.path().join(HEAD_FILE_NAME);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("position 10", "position 11", 1)).unwrap();
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Head { .. }), "{error}");
+    std::fs::write(&path, b"garbage").unwrap();
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Head { .. }), "{error}");
+}
+
+#[test]
+fn a_well_formed_head_with_another_hash_is_named_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    let path = dir.path().join(HEAD_FILE_NAME);
+    // A head file that checks out by itself but names another hash for position 10.
+    let body = format!("caseledger-head 1\nposition 10\nhash {}\n", "ab".repeat(32));
+    let check = blake3::hash(body.as_bytes()).to_hex();
+    let mut bytes = format!("{body}check {check}\n").into_bytes();
+    bytes.resize(255, b' ');
+    bytes.push(b'\n');
+    std::fs::write(&path, bytes).unwrap();
+    let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
+    assert_eq!(position_of(&error), 10, "{error}");
+}
