@@ -5,7 +5,7 @@
 //! `cargo run --release -p caseledger-domain --example domain_timing`
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::Instant;
