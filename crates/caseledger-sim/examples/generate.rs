@@ -58,6 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
     let mut grades: BTreeMap<String, u64> = BTreeMap::new();
     let mut last = None;
+    let verbose = std::env::var_os("SIM_VERBOSE").is_some();
     for step in simulation {
         let step = step?;
         count += 1;
@@ -67,6 +68,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             *grades
                 .entry(format!("{} {}", grade.quarter, grade.grade))
                 .or_default() += 1;
+            if verbose {
+                println!(
+                    "{} {} {} {}",
+                    grade.firm, grade.quarter, grade.grade, grade.score_hundredths
+                );
+                let mut reasons: BTreeMap<String, (u32, i64)> = BTreeMap::new();
+                for line in &grade.trace {
+                    let entry = reasons.entry(format!("{:?}", line.reason)).or_default();
+                    entry.0 += 1;
+                    entry.1 += line.points_hundredths;
+                }
+                println!("  trace {reasons:?}");
+            }
+        }
+        if verbose
+            && matches!(
+                step.kind,
+                "BlackListed" | "RedListed" | "Delisted" | "CreditRepaired"
+            )
+        {
+            println!("{} {} {}", step.recorded_at, step.kind, step.stream);
         }
         last = Some(step.recorded_at);
     }

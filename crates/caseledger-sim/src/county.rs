@@ -510,11 +510,11 @@ pub(crate) fn tier_profile(tier: Tier) -> TierProfile {
             violations_per_year: 0.05,
         },
         Tier::D => TierProfile {
-            items: (45, 62),
-            substantiated_per_year: 10.0,
-            overdue_rectifications_per_year: 1.5,
-            penalties_per_year: 1.2,
-            violations_per_year: 0.6,
+            items: (50, 64),
+            substantiated_per_year: 8.0,
+            overdue_rectifications_per_year: 1.0,
+            penalties_per_year: 0.8,
+            violations_per_year: 0.3,
         },
     }
 }
@@ -524,7 +524,7 @@ pub(crate) struct FirmInfo {
     pub(crate) uscc: Uscc,
     pub(crate) name: String,
     pub(crate) tier: Tier,
-    /// A D firm that improves to B from the second quarter on (so that a black-listed firm
+    /// A D firm that improves to A from the second quarter on (so that a black-listed firm
     /// comes off the list in the run).
     pub(crate) improving: bool,
 }
@@ -533,7 +533,7 @@ impl FirmInfo {
     /// The tier in force in the `index`th quarter of the run (0-based).
     pub(crate) fn tier_in_quarter(&self, index: usize) -> Tier {
         if self.improving && index >= 1 {
-            Tier::B
+            Tier::A
         } else {
             self.tier
         }

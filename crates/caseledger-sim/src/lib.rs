@@ -102,16 +102,16 @@
 //!   (at filing, after dispatch or after acceptance); 0.5% of closed cases have their
 //!   personal data erased (PIPL art. 47) and their sealing key destroyed.
 //! - **Firms.** Every firm serves at least one compound. Latent tiers: 20% A, 45% B, 25% C,
-//!   10% D (one D firm improves to B after the first quarter, so that a black-listed firm
+//!   10% D (one D firm improves to A after the first quarter, so that a black-listed firm
 //!   comes off the list). Quarterly community scores per item: A 94–99, B 84–92, C 78–88,
-//!   D 45–62. Per firm per year, in expectation: substantiated complaints A 1.5, B 4, C 6,
-//!   D 10; overdue rectifications 0, 0.3, 0.6, 1.5; penalties 0, 0.2, 0.4, 1.2;
-//!   black-list-grade violations 0, 0, 0.05, 0.6 — turned into per-case chances from the
+//!   D 50–64. Per firm per year, in expectation: substantiated complaints A 1.5, B 4, C 6,
+//!   D 8; overdue rectifications 0, 0.3, 0.6, 1; penalties 0, 0.2, 0.4, 0.8;
+//!   black-list-grade violations 0, 0, 0.05, 0.3 — turned into per-case chances from the
 //!   firm's expected complaint volume, so grades stay realistic at any volume (at benchmark
 //!   volumes most firm complaints are therefore found not substantiated). Assessments within
 //!   7 working days of a quarter's end, township aggregation 9 to 11, grade publication 13 to
 //!   15 (the grade is the domain's `credit::score`), list review 16 to 18, and 3 to 8 working
-//!   days after a black-list-grade violation. 30% of firm penalties and violations are
+//!   days after a black-list-grade violation. 50% of firm penalties and violations are
 //!   repaired (信用修复) 20 to 40 working days later. About three compounds a year change
 //!   firms (exit, new contract, handover inspection); about four tenders are filed a year;
 //!   up to three A firms are commended mid-year.

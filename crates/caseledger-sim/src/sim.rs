@@ -60,7 +60,7 @@ const REOPEN_SHARE: f64 = 0.5;
 const ERASE_SHARE: f64 = 0.005;
 const NOT_SUBSTANTIATED_SHARE: f64 = 0.2;
 const PARTLY_SHARE: f64 = 0.2;
-const REPAIR_SHARE: f64 = 0.3;
+const REPAIR_SHARE: f64 = 0.5;
 
 /// Credit-relevant case acts, which the firm's records keep for scoring.
 fn credit_relevant(act: &Act) -> bool {
