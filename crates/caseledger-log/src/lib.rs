@@ -38,6 +38,7 @@ mod head;
 mod index;
 mod keys;
 mod read;
+mod scan;
 mod store;
 mod verify;
 mod writer;

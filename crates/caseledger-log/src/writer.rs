@@ -128,9 +128,22 @@ impl Handle {
             last_recorded_at_us: 0,
             versions: HashMap::new(),
             options,
+            syncer: None,
+            syncer_thread: None,
+        };
+        let (sealed_sender, sealed_receiver) = std::sync::mpsc::sync_channel(1);
+        let syncer = Syncer {
+            shared: shared.clone(),
             head_file,
             sled_file,
         };
+        writer.syncer_thread = Some(
+            std::thread::Builder::new()
+                .name("caseledger-syncer".into())
+                .spawn(move || syncer.run(sealed_receiver))
+                .map_err(|error| Error::io("starting the syncer thread", error))?,
+        );
+        writer.syncer = Some(sealed_sender);
         let thread = std::thread::Builder::new()
             .name("caseledger-writer".into())
             .spawn(move || writer.run())
@@ -350,10 +363,6 @@ fn catch_up_observers(
     Ok(())
 }
 
-thread_local! {
-    static PROFILE: std::cell::RefCell<[u64; 7]> = const { std::cell::RefCell::new([0; 7]) };
-}
-
 /// What became of one request in a batch.
 enum Outcome {
     /// Appended as the record at this index of the batch.
@@ -372,8 +381,69 @@ struct Writer {
     /// Current version of recently written streams (a cache of the stream index).
     versions: HashMap<String, u64>,
     options: LedgerOptions,
+    /// Hands sealed batches to the syncer thread (flush, head file, acknowledgement), so the
+    /// next batch is decided, encoded and inserted while the previous one is being flushed.
+    syncer: Option<std::sync::mpsc::SyncSender<Sealed>>,
+    syncer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A batch inserted into sled, waiting for its flush and acknowledgement.
+struct Sealed {
+    /// The head after this batch (`None` when it appended nothing new, only duplicates).
+    head: Option<Head>,
+    /// Each request's reply and results.
+    answers: Vec<(Reply, Vec<Appended>)>,
+}
+
+/// Flushes sealed batches in order, writes the head file, publishes the head, answers.
+struct Syncer {
+    shared: Arc<Shared>,
     head_file: head::HeadFile,
     sled_file: SledFile,
+}
+
+impl Syncer {
+    fn run(mut self, sealed_batches: std::sync::mpsc::Receiver<Sealed>) {
+        let mut failure: Option<Error> = None;
+        for sealed in sealed_batches {
+            if let Some(error) = &failure {
+                for (reply, _) in sealed.answers {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                continue;
+            }
+            match self.make_durable(sealed.head) {
+                Ok(()) => {
+                    if let Some(head) = sealed.head {
+                        *self.shared.head.lock().expect("head lock") = head;
+                    }
+                    for (reply, results) in sealed.answers {
+                        let _ = reply.send(Ok(results));
+                    }
+                }
+                Err(error) => {
+                    let reason = error.to_string();
+                    tracing::error!(%reason, "ledger writer stopped");
+                    *self.shared.stopped.lock().expect("stopped lock") = Some(reason.clone());
+                    for (reply, _) in sealed.answers {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                    failure = Some(Error::new(ErrorKind::Stopped { reason }));
+                }
+            }
+        }
+    }
+
+    fn make_durable(&mut self, head: Option<Head>) -> Result<(), Error> {
+        let Some(head) = head else {
+            // Only duplicates: their originals are durable once every earlier batch is, and
+            // batches are handled in order.
+            return Ok(());
+        };
+        self.shared.db.flush()?;
+        self.sled_file.sync_if_grown()?;
+        self.head_file.write(&head)
+    }
 }
 
 /// sled's data file. sled's flush uses `sync_file_range`, which writes the data but not the
@@ -483,6 +553,15 @@ fn appended(committed: &Committed, duplicate: bool) -> Appended {
 
 impl Writer {
     fn run(&mut self) {
+        self.serve();
+        // Dropping the sender lets the syncer finish the batches it holds, then end.
+        self.syncer.take();
+        if let Some(thread) = self.syncer_thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    fn serve(&mut self) {
         while let Some(first) = self.receiver.blocking_recv() {
             let mut jobs = vec![first];
             let mut count = jobs[0].requests.len();
@@ -495,10 +574,21 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            if let Err(error) = self.commit(jobs) {
+            let stopped = self.shared.stopped.lock().expect("stopped lock").clone();
+            let result = match stopped {
+                Some(reason) => Err(Error::new(ErrorKind::Stopped { reason })),
+                None => self.commit(jobs),
+            };
+            if let Err(error) = result {
                 let reason = error.to_string();
                 tracing::error!(%reason, "ledger writer stopped");
-                *self.shared.stopped.lock().expect("stopped lock") = Some(reason.clone());
+                let reason = self
+                    .shared
+                    .stopped
+                    .lock()
+                    .expect("stopped lock")
+                    .get_or_insert(reason)
+                    .clone();
                 // Closing the queue fails every waiting and future submitter.
                 self.receiver.close();
                 let stopped = Error::new(ErrorKind::Stopped { reason });
@@ -630,21 +720,32 @@ impl Writer {
                 }
             }
         }
-        if let Err(error) = self.write(&pending) {
+        if let Err(error) = self.insert(&pending) {
             for (reply, _) in decided {
                 let _ = reply.send(Err(error.clone()));
             }
             return Err(error);
         }
-        for (reply, outcomes) in decided {
-            let results = outcomes
-                .into_iter()
-                .map(|outcome| match outcome {
-                    Outcome::New(index) => appended(&pending.records[index], false),
-                    Outcome::Duplicate(original) => original,
-                })
-                .collect();
-            let _ = reply.send(Ok(results));
+        let answers = decided
+            .into_iter()
+            .map(|(reply, outcomes)| {
+                let results = outcomes
+                    .into_iter()
+                    .map(|outcome| match outcome {
+                        Outcome::New(index) => appended(&pending.records[index], false),
+                        Outcome::Duplicate(original) => original,
+                    })
+                    .collect();
+                (reply, results)
+            })
+            .collect();
+        let head = pending.records.last().map(|last| Head {
+            position: last.position,
+            hash: last.hash,
+        });
+        let syncer = self.syncer.as_ref().expect("the syncer lives as long as the writer");
+        if syncer.send(Sealed { head, answers }).is_err() {
+            return Err(Error::io("handing a batch to the syncer", "the syncer thread ended"));
         }
         if self.versions.len() + pending.versions.len() > self.options.stream_cache_entries_max {
             self.versions.clear();
@@ -653,8 +754,9 @@ impl Writer {
         Ok(())
     }
 
-    /// Insert, index, observe, flush, write the head file, publish the head.
-    fn write(&mut self, pending: &Pending) -> Result<(), Error> {
+    /// Inserts the batch's value, adds its index entries, runs the observers. The syncer
+    /// flushes and acknowledges.
+    fn insert(&mut self, pending: &Pending) -> Result<(), Error> {
         let Some(first) = pending.records.first() else {
             return Ok(());
         };
@@ -663,11 +765,8 @@ impl Writer {
         for committed in &pending.records {
             frame::push(&mut value, &committed.bytes);
         }
-        let t0 = std::time::Instant::now();
         self.shared.log.insert(frame::key(first.position), value)?;
-        let t1 = std::time::Instant::now();
         write_indexes(&self.shared, &pending.records)?;
-        let t2 = std::time::Instant::now();
         for observer in self.observers.iter_mut() {
             observer.apply(&pending.records).map_err(|error| {
                 Error::new(ErrorKind::Observer {
@@ -676,31 +775,6 @@ impl Writer {
                 })
             })?;
         }
-        let t3 = std::time::Instant::now();
-        self.shared.db.flush()?;
-        self.sled_file.sync_if_grown()?;
-        let t4 = std::time::Instant::now();
-        let last = pending.records.last().expect("not empty");
-        let head = Head {
-            position: last.position,
-            hash: last.hash,
-        };
-        self.head_file.write(&head)?;
-        let t5 = std::time::Instant::now();
-        PROFILE.with(|p| {
-            let mut p = p.borrow_mut();
-            p[0] += (t1 - t0).as_nanos() as u64;
-            p[1] += (t2 - t1).as_nanos() as u64;
-            p[2] += (t3 - t2).as_nanos() as u64;
-            p[3] += (t4 - t3).as_nanos() as u64;
-            p[4] += (t5 - t4).as_nanos() as u64;
-            p[5] += 1;
-            p[6] += pending.records.len() as u64;
-            if p[5] % 500 == 0 && std::env::var_os("CASELEDGER_PROFILE").is_some() {
-                eprintln!("batches {} records {} insert {}us index {}us observers {}us flush {}us head {}us (per batch)", p[5], p[6], p[0]/p[5]/1000, p[1]/p[5]/1000, p[2]/p[5]/1000, p[3]/p[5]/1000, p[4]/p[5]/1000);
-            }
-        });
-        *self.shared.head.lock().expect("head lock") = head;
         Ok(())
     }
 }
