@@ -448,6 +448,8 @@ pub struct ComplaintFiled {
     /// 投诉人信息 — the complainant's name, phone and address, sealed.
     pub complainant: Sealed,
     /// The dispatch clock, started at filing.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub dispatch_deadline: Deadline,
 }
 
@@ -465,8 +467,12 @@ pub struct CaseDispatched {
     /// Whether the dispatch clock was met (true for a re-dispatch without one).
     pub on_time: bool,
     /// The acceptance clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub accept_deadline: Deadline,
     /// The return window.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub return_deadline: Deadline,
 }
 
@@ -480,8 +486,12 @@ pub struct CaseAccepted {
     /// Whether it was accepted before the acceptance deadline.
     pub on_time: bool,
     /// The first-contact clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub first_contact_deadline: Deadline,
     /// The resolution clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub resolve_deadline: Deadline,
 }
 
@@ -497,6 +507,8 @@ pub struct CaseReturned {
     /// Why (required).
     pub reason: String,
     /// The clock for dispatching it again.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub dispatch_deadline: Deadline,
 }
 
@@ -512,8 +524,12 @@ pub struct CaseTransferred {
     /// Why.
     pub reason: String,
     /// The department's acceptance clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub accept_deadline: Deadline,
     /// The department's return window.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub return_deadline: Deadline,
 }
 
@@ -563,6 +579,8 @@ pub struct RectificationOrdered {
     /// Working days allowed.
     pub working_days: u32,
     /// When it is due: 24:00 CST of the last working day.
+    #[serde(with = "instant_compact")]
+    #[schemars(with = "DateTime<Utc>")]
     pub due_at: DateTime<Utc>,
 }
 
@@ -642,6 +660,8 @@ pub struct ExtensionGranted {
     /// Why.
     pub reason: String,
     /// The new resolution clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub resolve_deadline: Deadline,
 }
 
@@ -674,8 +694,12 @@ pub struct CaseResolved {
     /// Whether it was resolved before the resolution deadline.
     pub on_time: bool,
     /// The follow-up clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub follow_up_deadline: Deadline,
     /// When it closes unrated without feedback.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub close_unrated_deadline: Deadline,
 }
 
@@ -719,6 +743,8 @@ pub struct CaseReopened {
     /// Why the dissatisfaction is reasonable.
     pub reason: String,
     /// The new resolution clock.
+    #[serde(with = "deadline_compact")]
+    #[schemars(with = "Deadline")]
     pub resolve_deadline: Deadline,
 }
 
@@ -946,6 +972,90 @@ pub struct FirmCommended {
     pub reason: String,
     /// Who commended it.
     pub by: UnitId,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compact instants in payloads.
+
+/// An instant as whole seconds and nanoseconds since the Unix epoch in binary encodings (a few
+/// bytes, no text to format or parse: decoding an act is on the projections' rebuild path),
+/// and as RFC 3339 text in JSON. Exact: every `DateTime<Utc>` survives the round trip.
+mod instant_compact {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &DateTime<Utc>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            value.serialize(serializer)
+        } else {
+            (value.timestamp(), value.timestamp_subsec_nanos()).serialize(serializer)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
+        if deserializer.is_human_readable() {
+            DateTime::<Utc>::deserialize(deserializer)
+        } else {
+            let (seconds, nanos) = <(i64, u32)>::deserialize(deserializer)?;
+            DateTime::from_timestamp(seconds, nanos).ok_or_else(|| {
+                serde::de::Error::custom(format!("instant {seconds}.{nanos:09} is out of range"))
+            })
+        }
+    }
+}
+
+/// A [`Deadline`] as its clock and four compact instants in binary encodings, as the plain
+/// struct in JSON.
+mod deadline_compact {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::deadline::{Clock, Deadline};
+
+    #[derive(Serialize, Deserialize)]
+    struct Compact(
+        Clock,
+        #[serde(with = "super::instant_compact")] DateTime<Utc>,
+        #[serde(with = "super::instant_compact")] DateTime<Utc>,
+        #[serde(with = "super::instant_compact")] DateTime<Utc>,
+        #[serde(with = "super::instant_compact")] DateTime<Utc>,
+    );
+
+    pub fn serialize<S: Serializer>(value: &Deadline, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            value.serialize(serializer)
+        } else {
+            Compact(
+                value.clock,
+                value.started_at,
+                value.due_at,
+                value.warn_50_at,
+                value.warn_75_at,
+            )
+            .serialize(serializer)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Deadline, D::Error> {
+        if deserializer.is_human_readable() {
+            Deadline::deserialize(deserializer)
+        } else {
+            let Compact(clock, started_at, due_at, warn_50_at, warn_75_at) =
+                Compact::deserialize(deserializer)?;
+            Ok(Deadline {
+                clock,
+                started_at,
+                due_at,
+                warn_50_at,
+                warn_75_at,
+            })
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

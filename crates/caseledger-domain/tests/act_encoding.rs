@@ -149,6 +149,33 @@ proptest! {
     }
 
     #[test]
+    fn instants_round_trip_exactly(seconds in -2_000_000_000i64..10_000_000_000, nanos in 0u32..1_000_000_000) {
+        let due_at = chrono::DateTime::from_timestamp(seconds, nanos).unwrap();
+        let deadline = caseledger_domain::deadline::Deadline::spanning(caseledger_domain::deadline::Clock::Resolve, due_at, due_at + chrono::Duration::nanoseconds(i64::from(nanos) + 7));
+        let acts = [
+            Act::RectificationOrdered(RectificationOrdered {
+                case_id: CaseId(uuid::Uuid::from_u128(1)),
+                unit: "township/dongping".parse().unwrap(),
+                order: 1,
+                requirement: "x".into(),
+                working_days: 3,
+                due_at,
+            }),
+            Act::ExtensionGranted(ExtensionGranted {
+                case_id: CaseId(uuid::Uuid::from_u128(1)),
+                by: "housing".parse().unwrap(),
+                working_days: 3,
+                reason: "x".into(),
+                resolve_deadline: deadline,
+            }),
+        ];
+        for act in acts {
+            prop_assert_eq!(&Act::decode(act.kind(), 1, &act.encode_payload()).unwrap(), &act);
+            prop_assert_eq!(&serde_json::from_str::<Act>(&serde_json::to_string(&act).unwrap()).unwrap(), &act);
+        }
+    }
+
+    #[test]
     fn random_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..300), kind in 0usize..34) {
         let kinds: Vec<&str> = Act::CASE_KINDS.iter().chain(Act::FIRM_KINDS).copied().collect();
         let _ = Act::decode(kinds[kind], 1, &bytes);
