@@ -84,7 +84,8 @@ pub fn figures(store: &str, submitters: u64, seconds: f64, mut latencies: Vec<u3
         if latencies.is_empty() {
             return 0;
         }
-        let index = ((latencies.len() as f64 * fraction).ceil() as usize).clamp(1, latencies.len()) - 1;
+        let index =
+            ((latencies.len() as f64 * fraction).ceil() as usize).clamp(1, latencies.len()) - 1;
         u64::from(latencies[index])
     };
     Figures {
@@ -157,7 +158,12 @@ async fn run_ledger(ledger: &Ledger, args: &Args) -> anyhow::Result<Figures> {
     let seconds = start.elapsed().as_secs_f64();
     reporter.abort();
     println!("{{\"acked\": {}}}", ledger.head().position);
-    Ok(figures("caseledger (sled)", args.submitters, seconds, latencies))
+    Ok(figures(
+        "caseledger (sled)",
+        args.submitters,
+        seconds,
+        latencies,
+    ))
 }
 
 /// Runs `bench`.
@@ -207,7 +213,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_text(&summary);
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_text(summary: &Summary) {
@@ -236,7 +246,11 @@ fn print_text(summary: &Summary) {
         summary.verify_records,
         summary.verify_seconds,
         summary.verify_records_per_second,
-        if summary.verify_ok { "sound / 完好" } else { "BROKEN / 损坏" }
+        if summary.verify_ok {
+            "sound / 完好"
+        } else {
+            "BROKEN / 损坏"
+        }
     );
     println!(
         "head: position {} hash {}; ledger folder {:.1} MiB",

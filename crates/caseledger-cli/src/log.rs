@@ -48,7 +48,8 @@ pub fn record_json(stored: &StoredRecord) -> serde_json::Value {
 
 /// Runs `log`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ledger = Ledger::open_existing(&args.data, LedgerOptions::new("")).context("opening the ledger")?;
+    let ledger =
+        Ledger::open_existing(&args.data, LedgerOptions::new("")).context("opening the ledger")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut position = args.from.max(1);

@@ -40,14 +40,20 @@ fn print(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
         );
     } else {
         match report.broken_at {
-            Some(position) => println!("账本在位置 {position} 损坏 / ledger broken at position {position}"),
+            Some(position) => {
+                println!("账本在位置 {position} 损坏 / ledger broken at position {position}")
+            }
             None => println!("账本损坏 / ledger broken"),
         }
         if let Some(reason) = &report.reason {
             println!("{reason}");
         }
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Runs `verify`.

@@ -23,8 +23,15 @@ fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
 fn verify_and_log_a_sound_then_a_tampered_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
-    let bench = caseledger(&["bench", "--records", "40", "--submitters", "4", "--json"], &data);
-    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+    let bench = caseledger(
+        &["bench", "--records", "40", "--submitters", "4", "--json"],
+        &data,
+    );
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
     let summary = json_lines(&bench).pop().unwrap();
     assert_eq!(summary["head_position"], 40);
     assert_eq!(summary["verify_ok"], true);
@@ -60,7 +67,12 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
         db.flush().unwrap();
     }
     let verify = caseledger(&["verify", "--json"], &data);
-    assert_eq!(verify.status.code(), Some(1), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert_eq!(
+        verify.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     let report = json_lines(&verify).pop().unwrap();
     assert_eq!(report["ok"], false);
     assert!(report["broken_at"].as_u64().unwrap() >= 1);

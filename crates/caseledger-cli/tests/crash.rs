@@ -27,7 +27,13 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let seed = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("crash test seed {seed} (set CRASH_SEED to repeat)");
     let mut random = Random(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -35,7 +41,14 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
     let mut acknowledged_before = 0;
     for round in 0..10 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_caseledger"))
-            .args(["bench", "--records", "100000000", "--submitters", "16", "--data"])
+            .args([
+                "bench",
+                "--records",
+                "100000000",
+                "--submitters",
+                "16",
+                "--data",
+            ])
             .arg(&data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -62,15 +75,24 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
         // the batch in flight.
         child.kill().expect("SIGKILL the bench");
         let status = child.wait().unwrap();
-        assert!(!status.success(), "round {round}: the bench ended before it was killed");
+        assert!(
+            !status.success(),
+            "round {round}: the bench ended before it was killed"
+        );
         reader.join().unwrap();
         let acked = acked.load(Ordering::SeqCst);
 
         let ledger = Ledger::open_existing(&data, LedgerOptions::new(""))
             .unwrap_or_else(|error| panic!("round {round}: the ledger does not open: {error}"));
         let head = ledger.head().position;
-        assert!(head >= acked, "round {round}: head {head} is behind acknowledged {acked}");
-        assert!(head >= acknowledged_before, "round {round}: the ledger got shorter");
+        assert!(
+            head >= acked,
+            "round {round}: head {head} is behind acknowledged {acked}"
+        );
+        assert!(
+            head >= acknowledged_before,
+            "round {round}: the ledger got shorter"
+        );
         let report = ledger.verify(|_, _| {}).unwrap();
         assert!(report.ok, "round {round}: {report:?}");
         assert_eq!(report.records, head);
@@ -86,6 +108,8 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
         eprintln!("round {round}: killed after {wait_ms} ms, acknowledged {acked}, head {head}");
         acknowledged_before = head;
     }
-    assert!(acknowledged_before > 0, "the bench never acknowledged anything");
+    assert!(
+        acknowledged_before > 0,
+        "the bench never acknowledged anything"
+    );
 }
-

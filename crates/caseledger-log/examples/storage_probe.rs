@@ -20,11 +20,18 @@ fn main() {
         let value = vec![0x5Au8; 440 * batch];
         let start = Instant::now();
         for round in 0..rounds {
-            log.insert((batch as u64 * 1_000_000 + round).to_be_bytes(), value.as_slice()).unwrap();
+            log.insert(
+                (batch as u64 * 1_000_000 + round).to_be_bytes(),
+                value.as_slice(),
+            )
+            .unwrap();
             db.flush().unwrap();
         }
         let per = start.elapsed() / rounds as u32;
-        println!("log value of {batch} records + flush: {per:?} per batch, {:.0} records/s", batch as f64 / per.as_secs_f64());
+        println!(
+            "log value of {batch} records + flush: {per:?} per batch, {:.0} records/s",
+            batch as f64 / per.as_secs_f64()
+        );
     }
     // Head file: temp, write, fsync, rename, fsync dir.
     let start = Instant::now();
@@ -36,7 +43,10 @@ fn main() {
         std::fs::rename(&tmp, dir.join("head")).unwrap();
         std::fs::File::open(&dir).unwrap().sync_all().unwrap();
     }
-    println!("head file (temp, fsync, rename, fsync dir): {:?}", start.elapsed() / rounds as u32);
+    println!(
+        "head file (temp, fsync, rename, fsync dir): {:?}",
+        start.elapsed() / rounds as u32
+    );
     let start = Instant::now();
     for round in 0..rounds {
         let tmp = dir.join("head.tmp");
@@ -45,11 +55,20 @@ fn main() {
         file.sync_data().unwrap();
         std::fs::rename(&tmp, dir.join("head")).unwrap();
     }
-    println!("head file (temp, fdatasync, rename, no dir fsync): {:?}", start.elapsed() / rounds as u32);
+    println!(
+        "head file (temp, fdatasync, rename, no dir fsync): {:?}",
+        start.elapsed() / rounds as u32
+    );
     // Head file rewritten in place: two fixed 4 KiB slots, pwrite + fdatasync, no metadata.
     {
         use std::os::unix::fs::FileExt;
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(dir.join("head2")).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(dir.join("head2"))
+            .unwrap();
         file.set_len(8192).unwrap();
         file.sync_all().unwrap();
         let start = Instant::now();
@@ -58,7 +77,10 @@ fn main() {
             file.write_all_at(&slot, (round % 2) * 4096).unwrap();
             file.sync_data().unwrap();
         }
-        println!("head slots (pwrite 4 KiB + fdatasync): {:?}", start.elapsed() / rounds as u32);
+        println!(
+            "head slots (pwrite 4 KiB + fdatasync): {:?}",
+            start.elapsed() / rounds as u32
+        );
     }
     // Random 16-byte keys, as an event-id index would insert, 64 per flush.
     let index = db.open_tree("index").unwrap();
@@ -81,12 +103,18 @@ fn main() {
         }
     }
     let elapsed = start.elapsed();
-    println!("random-key index inserts: {:.0} keys/s", total as f64 / elapsed.as_secs_f64());
+    println!(
+        "random-key index inserts: {:.0} keys/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
     let start = Instant::now();
     for chunk in 0..total / 64 {
         let mut batch = sled::Batch::default();
         for i in 0..64u64 {
-            batch.insert(&(1u64 << 40 | chunk * 64 + i).to_be_bytes(), &chunk.to_be_bytes());
+            batch.insert(
+                &((1u64 << 40) | (chunk * 64 + i)).to_be_bytes(),
+                &chunk.to_be_bytes(),
+            );
         }
         index.apply_batch(batch).unwrap();
         if chunk % 16 == 0 {
@@ -94,5 +122,8 @@ fn main() {
         }
     }
     let elapsed = start.elapsed();
-    println!("sequential-key index inserts: {:.0} keys/s", total as f64 / elapsed.as_secs_f64());
+    println!(
+        "sequential-key index inserts: {:.0} keys/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
 }

@@ -137,9 +137,7 @@ impl From<sled::Error> for Error {
     fn from(error: sled::Error) -> Error {
         match error {
             sled::Error::Corruption { at, .. } => Error::new(ErrorKind::Io {
-                reason: format!(
-                    "sled reports corruption at {at:?} / 存储引擎报告数据损坏"
-                ),
+                reason: format!("sled reports corruption at {at:?} / 存储引擎报告数据损坏"),
             }),
             other => Error::io("sled", other),
         }

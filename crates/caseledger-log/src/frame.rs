@@ -34,7 +34,10 @@ pub(crate) fn split(first: u64, value: &[u8]) -> Result<Vec<&[u8]>, Error> {
     while !rest.is_empty() {
         let position = first + records.len() as u64;
         if rest.len() < 4 {
-            return Err(Error::corrupt(position, "truncated record length in the log"));
+            return Err(Error::corrupt(
+                position,
+                "truncated record length in the log",
+            ));
         }
         let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         if length > RECORD_BYTES_MAX || length > rest.len() - 4 {

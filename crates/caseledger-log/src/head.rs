@@ -52,7 +52,10 @@ fn content(head: &Head) -> Vec<u8> {
     let text = body(head);
     let check = blake3::hash(text.as_bytes()).to_hex();
     let mut bytes = format!("{text}check {check}\n").into_bytes();
-    assert!(bytes.len() < HEAD_FILE_BYTES, "head text fits its fixed size");
+    assert!(
+        bytes.len() < HEAD_FILE_BYTES,
+        "head text fits its fixed size"
+    );
     bytes.resize(HEAD_FILE_BYTES - 1, b' ');
     bytes.push(b'\n');
     bytes
@@ -106,15 +109,20 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Head>, Error> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(Error::head(&file, format!("cannot be read: {error}"))),
     };
-    let text = String::from_utf8(text)
-        .map_err(|_| Error::head(&file, "is not UTF-8 text / 不是文本"))?;
+    let text =
+        String::from_utf8(text).map_err(|_| Error::head(&file, "is not UTF-8 text / 不是文本"))?;
     if text.len() != HEAD_FILE_BYTES {
         return Err(Error::head(
             &file,
-            format!("is {} bytes, expected {HEAD_FILE_BYTES} / 长度不对", text.len()),
+            format!(
+                "is {} bytes, expected {HEAD_FILE_BYTES} / 长度不对",
+                text.len()
+            ),
         ));
     }
-    parse(text.trim_end()).map(Some).map_err(|reason| Error::head(&file, reason))
+    parse(text.trim_end())
+        .map(Some)
+        .map_err(|reason| Error::head(&file, reason))
 }
 
 fn parse(text: &str) -> Result<Head, String> {
@@ -152,7 +160,14 @@ mod tests {
             position: 42,
             hash: Hash([7; 32]),
         };
-        create(dir.path(), &Head { position: 1, hash: Hash([1; 32]) }).unwrap();
+        create(
+            dir.path(),
+            &Head {
+                position: 1,
+                hash: Hash([1; 32]),
+            },
+        )
+        .unwrap();
         HeadFile::open(dir.path()).unwrap().write(&head).unwrap();
         assert_eq!(read(dir.path()).unwrap(), Some(head));
         let text = std::fs::read_to_string(path(dir.path())).unwrap();

@@ -229,7 +229,10 @@ impl Side {
         to: &[u8],
     ) -> Result<Vec<(Vec<u8>, u64)>, Error> {
         // The chunk that may hold `from` is the last whose first key is <= from.
-        let start = run.fences.partition_point(|fence| fence.as_slice() <= from).saturating_sub(1);
+        let start = run
+            .fences
+            .partition_point(|fence| fence.as_slice() <= from)
+            .saturating_sub(1);
         let mut out = Vec::new();
         for chunk in start..run.fences.len() {
             if run.fences[chunk].as_slice() > to {
@@ -238,7 +241,8 @@ impl Side {
             let value = tree
                 .get(chunk_key(self.kind, run.number, chunk as u32))?
                 .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
-            let entries = decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
+            let entries =
+                decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
             for (key, position) in entries {
                 if key >= from && key <= to {
                     out.push((key.to_vec(), position));
@@ -347,7 +351,9 @@ impl Index {
                 let number = u64::from_be_bytes(key[1..9].try_into().expect("9-byte key"));
                 let (first, run) = decode_summary(number, &value)
                     .ok_or_else(|| corrupt_index("a run summary does not decode"))?;
-                let expected_first = positions[slot].last().map_or(1, |(_, last): &(u64, u64)| last + 1);
+                let expected_first = positions[slot]
+                    .last()
+                    .map_or(1, |(_, last): &(u64, u64)| last + 1);
                 if first != expected_first || run.last_position < first {
                     return Err(corrupt_index("runs do not follow each other"));
                 }
@@ -381,7 +387,11 @@ impl Index {
 
     /// Adds one record's entries (positions must come in order, without gaps).
     pub(crate) fn add(&mut self, position: u64, event_id: &[u8; 16], stream: &str, version: u64) {
-        assert_eq!(position, self.position + 1, "index entries come in position order");
+        assert_eq!(
+            position,
+            self.position + 1,
+            "index entries come in position order"
+        );
         self.events.memtable.insert(event_id.to_vec(), position);
         self.streams
             .memtable
@@ -405,7 +415,10 @@ impl Index {
             for (chunk, value) in values.into_iter().enumerate() {
                 chunks.insert(&chunk_key(side.kind, number, chunk as u32)[..], value);
             }
-            summaries.insert(&summary_key(side.kind, number)[..], encode_summary(&run, first_position));
+            summaries.insert(
+                &summary_key(side.kind, number)[..],
+                encode_summary(&run, first_position),
+            );
             new_runs.push(run);
         }
         self.tree.apply_batch(chunks)?;
@@ -427,7 +440,8 @@ impl Index {
 
     /// The position of one stream version.
     pub(crate) fn stream_entry(&self, stream: &str, version: u64) -> Result<Option<u64>, Error> {
-        self.streams.get(&self.tree, &keys::stream_key(stream, version))
+        self.streams
+            .get(&self.tree, &keys::stream_key(stream, version))
     }
 
     /// (version, position) of a stream's versions from `from_version`, in version order.
@@ -451,13 +465,20 @@ impl Index {
         let to = keys::stream_key(stream, u64::MAX);
         let side = &self.streams;
         if let Some((key, position)) = side.memtable.range(from.clone()..=to.clone()).next_back() {
-            return Ok(Some((keys::version_of_stream_key(key).unwrap_or(0), *position)));
+            return Ok(Some((
+                keys::version_of_stream_key(key).unwrap_or(0),
+                *position,
+            )));
         }
         let hashes = hash_pair(&keys::stream_prefix(stream));
         for run in side.runs.iter().rev() {
             if run.bloom.contains(hashes) {
-                if let Some((key, position)) = side.run_entries(&self.tree, run, &from, &to)?.pop() {
-                    return Ok(Some((keys::version_of_stream_key(&key).unwrap_or(0), position)));
+                if let Some((key, position)) = side.run_entries(&self.tree, run, &from, &to)?.pop()
+                {
+                    return Ok(Some((
+                        keys::version_of_stream_key(&key).unwrap_or(0),
+                        position,
+                    )));
                 }
             }
         }
@@ -496,13 +517,17 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     /// Visits every entry: its index, key and position.
-    pub(crate) fn for_each_entry(&self, mut visit: impl FnMut(Kind, &[u8], u64)) -> Result<(), Error> {
+    pub(crate) fn for_each_entry(
+        &self,
+        mut visit: impl FnMut(Kind, &[u8], u64),
+    ) -> Result<(), Error> {
         for (kind, chunk_key) in &self.chunks {
             let value = self
                 .tree
                 .get(chunk_key)?
                 .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
-            let entries = decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
+            let entries =
+                decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
             for (key, position) in entries {
                 visit(*kind, key, position);
             }
@@ -528,7 +553,10 @@ mod tests {
         let false_positives = (1000u32..11_000)
             .filter(|i| bloom.contains(hash_pair(&i.to_be_bytes())))
             .count();
-        assert!(false_positives < 300, "{false_positives} false positives in 10,000");
+        assert!(
+            false_positives < 300,
+            "{false_positives} false positives in 10,000"
+        );
     }
 
     #[test]
@@ -540,7 +568,12 @@ mod tests {
         for position in 1..=total {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&(position * 7919).to_le_bytes());
-            index.add(position, &id, &format!("case/{}", position % 1000), position / 1000 + 1);
+            index.add(
+                position,
+                &id,
+                &format!("case/{}", position % 1000),
+                position / 1000 + 1,
+            );
             index.maybe_write_run().unwrap();
         }
         assert_eq!(index.run_position(), RUN_RECORDS);
@@ -553,7 +586,10 @@ mod tests {
             let stream = format!("case/{}", position % 1000);
             let versions = index.stream(&stream, 1).unwrap();
             assert!(versions.contains(&(position / 1000 + 1, position)));
-            assert_eq!(index.stream_entry(&stream, position / 1000 + 1).unwrap(), Some(position));
+            assert_eq!(
+                index.stream_entry(&stream, position / 1000 + 1).unwrap(),
+                Some(position)
+            );
         }
         assert_eq!(index.event(&[0xEE; 16]).unwrap(), None);
     }

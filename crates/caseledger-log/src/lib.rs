@@ -295,7 +295,13 @@ impl Ledger {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<StoredRecord>, Error> {
-        read::stream(self.shared(), self.head().position, stream, from_version, limit)
+        read::stream(
+            self.shared(),
+            self.head().position,
+            stream,
+            from_version,
+            limit,
+        )
     }
 
     /// The record with this event id, if it was acknowledged.

@@ -10,7 +10,8 @@ use crate::{frame, Shared, StoredRecord};
 
 /// Decodes stored bytes found at `position`.
 pub(crate) fn stored(position: u64, bytes: &[u8]) -> Result<StoredRecord, Error> {
-    let record = Record::decode(bytes).map_err(|error| Error::corrupt(position, error.to_string()))?;
+    let record =
+        Record::decode(bytes).map_err(|error| Error::corrupt(position, error.to_string()))?;
     if record.position != position {
         return Err(Error::corrupt(
             position,
@@ -48,7 +49,10 @@ pub(crate) fn range(
     }
     let last = head.min(from.saturating_add(limit as u64 - 1));
     let Some((first, _)) = batch_holding(shared, from)? else {
-        return Err(Error::corrupt(from, "no batch in the log holds this position"));
+        return Err(Error::corrupt(
+            from,
+            "no batch in the log holds this position",
+        ));
     };
     let mut out = Vec::with_capacity((last - from + 1) as usize);
     let mut next = first;
@@ -56,7 +60,11 @@ pub(crate) fn range(
         let (key, value) = item?;
         let batch_first = frame::position_of_key(&key)?;
         if batch_first != next {
-            let why = if batch_first > next { "missing from the log (gap)" } else { "batches overlap" };
+            let why = if batch_first > next {
+                "missing from the log (gap)"
+            } else {
+                "batches overlap"
+            };
             return Err(Error::corrupt(next, why));
         }
         let records = frame::split(batch_first, &value)?;
@@ -122,7 +130,11 @@ pub(crate) fn event(
     head: u64,
     event_id: uuid::Uuid,
 ) -> Result<Option<StoredRecord>, Error> {
-    let found = shared.index.read().expect("index lock").event(event_id.as_bytes())?;
+    let found = shared
+        .index
+        .read()
+        .expect("index lock")
+        .event(event_id.as_bytes())?;
     let Some(position) = found else {
         return Ok(None);
     };

@@ -104,7 +104,14 @@ mod tests {
     use caseledger_record::{Actor, Hash, Record};
     use proptest::prelude::*;
 
-    fn record(position: u64, at: i64, stream: String, version: u64, schema: u16, payload: Vec<u8>) -> Record {
+    fn record(
+        position: u64,
+        at: i64,
+        stream: String,
+        version: u64,
+        schema: u16,
+        payload: Vec<u8>,
+    ) -> Record {
         Record {
             format: RECORD_FORMAT,
             position,

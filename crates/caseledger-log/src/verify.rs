@@ -83,10 +83,16 @@ pub(crate) fn run(
         Ok(walked) => walked,
         Err(report) => return Ok(report),
     };
-    let (actual_events, actual_streams) = indexes.map_err(|_| Error::io("verify", "the index thread panicked"))??;
+    let (actual_events, actual_streams) =
+        indexes.map_err(|_| Error::io("verify", "the index thread panicked"))??;
     if actual_events != walked.events || actual_streams != walked.streams {
         let position = first_bad_index_entry(shared, &snapshot, total)?;
-        return Ok(broken(&head, total, position, "索引与日志不符 / the indexes disagree with the log"));
+        return Ok(broken(
+            &head,
+            total,
+            position,
+            "索引与日志不符 / the indexes disagree with the log",
+        ));
     }
     Ok(VerifyReport {
         ok: true,
@@ -126,12 +132,28 @@ fn walk_chain(
             Err(error) => return Ok(Err(broken(head, next - 1, next, error.to_string()))),
         };
         if first != next {
-            let why = if first > next { "gap before batch" } else { "batches overlap" };
-            return Ok(Err(broken(head, next - 1, next, format!("缺失或重叠 / {why} starting at {first}"))));
+            let why = if first > next {
+                "gap before batch"
+            } else {
+                "batches overlap"
+            };
+            return Ok(Err(broken(
+                head,
+                next - 1,
+                next,
+                format!("缺失或重叠 / {why} starting at {first}"),
+            )));
         }
         let records = match frame::split(first, &value) {
             Ok(records) => records,
-            Err(error) => return Ok(Err(broken(head, next - 1, error.position().unwrap_or(next), error.to_string()))),
+            Err(error) => {
+                return Ok(Err(broken(
+                    head,
+                    next - 1,
+                    error.position().unwrap_or(next),
+                    error.to_string(),
+                )))
+            }
         };
         for bytes in records {
             let position = next;
@@ -141,10 +163,15 @@ fn walk_chain(
             let fail = |reason: String| Ok(Err(broken(head, position - 1, position, reason)));
             let view = match scan::view(bytes) {
                 Ok(view) => view,
-                Err(reason) => return fail(format!("记录无法解码 / record does not decode: {reason}")),
+                Err(reason) => {
+                    return fail(format!("记录无法解码 / record does not decode: {reason}"))
+                }
             };
             if view.position != position {
-                return fail(format!("记录位置不符 / record says it is position {}", view.position));
+                return fail(format!(
+                    "记录位置不符 / record says it is position {}",
+                    view.position
+                ));
             }
             if view.prev_hash != &prev_hash.0 {
                 return fail(format!(
@@ -168,7 +195,14 @@ fn walk_chain(
             }
             events.add(&[view.event_id], position);
             let length = (view.stream.len() as u16).to_be_bytes();
-            streams.add(&[&length, view.stream.as_bytes(), &view.stream_version.to_be_bytes()], position);
+            streams.add(
+                &[
+                    &length,
+                    view.stream.as_bytes(),
+                    &view.stream_version.to_be_bytes(),
+                ],
+                position,
+            );
             prev_hash = record_hash(bytes);
             next += 1;
         }
@@ -176,10 +210,20 @@ fn walk_chain(
     }
     let checked = next - 1;
     if checked < total {
-        return Ok(Err(broken(head, checked, checked + 1, "记录缺失 / the log ends before the acknowledged head")));
+        return Ok(Err(broken(
+            head,
+            checked,
+            checked + 1,
+            "记录缺失 / the log ends before the acknowledged head",
+        )));
     }
     if prev_hash != head.hash {
-        return Ok(Err(broken(head, checked, total, "末条哈希与头文件不符 / the last hash differs from the head")));
+        return Ok(Err(broken(
+            head,
+            checked,
+            total,
+            "末条哈希与头文件不符 / the last hash differs from the head",
+        )));
     }
     progress(total, total);
     Ok(Ok(Walked { events, streams }))
@@ -240,7 +284,9 @@ fn first_bad_index_entry(shared: &Shared, snapshot: &Snapshot, head: u64) -> Res
                     let record = &stored.record;
                     match kind {
                         Kind::Events => key == record.event_id,
-                        Kind::Streams => key == keys::stream_key(&record.stream, record.stream_version),
+                        Kind::Streams => {
+                            key == keys::stream_key(&record.stream, record.stream_version)
+                        }
                     }
                 }
                 Err(_) => false,

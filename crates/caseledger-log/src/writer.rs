@@ -14,7 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, ErrorKind};
 use crate::head::{self, Head};
 use crate::index::Index;
-use crate::{frame, keys, read, AppendRequest, Appended, Committed, LedgerOptions, Observer, Shared};
+use crate::{
+    frame, keys, read, AppendRequest, Appended, Committed, LedgerOptions, Observer, Shared,
+};
 
 /// The largest payload accepted, in bytes: the record limit less room for the other fields.
 pub const PAYLOAD_BYTES_MAX: usize = RECORD_BYTES_MAX - 8 * FIELD_BYTES_MAX;
@@ -92,7 +94,8 @@ impl Handle {
         if options.queue_requests_max == 0 || options.batch_records_max == 0 {
             return Err(Error::invalid("queue and batch limits must be at least 1"));
         }
-        std::fs::create_dir_all(dir).map_err(|error| Error::io("creating the ledger folder", error))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| Error::io("creating the ledger folder", error))?;
         let db = open_db(dir, &options)?;
         let shared = Shared {
             dir: dir.to_path_buf(),
@@ -166,28 +169,42 @@ impl Handle {
         Error::new(ErrorKind::Stopped { reason })
     }
 
-    pub(crate) async fn submit(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, Error> {
+    pub(crate) async fn submit(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Appended>, Error> {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let sender = self.sender.as_ref().expect("sender lives as long as the handle");
+        let sender = self
+            .sender
+            .as_ref()
+            .expect("sender lives as long as the handle");
         if sender.send(Job { requests, reply }).await.is_err() {
             return Err(self.stopped_error());
         }
         answer.await.unwrap_or_else(|_| Err(self.stopped_error()))
     }
 
-    pub(crate) fn submit_blocking(&self, requests: Vec<AppendRequest>) -> Result<Vec<Appended>, Error> {
+    pub(crate) fn submit_blocking(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<Appended>, Error> {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let sender = self.sender.as_ref().expect("sender lives as long as the handle");
+        let sender = self
+            .sender
+            .as_ref()
+            .expect("sender lives as long as the handle");
         if sender.blocking_send(Job { requests, reply }).is_err() {
             return Err(self.stopped_error());
         }
-        answer.blocking_recv().unwrap_or_else(|_| Err(self.stopped_error()))
+        answer
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(self.stopped_error()))
     }
 }
 
@@ -204,10 +221,17 @@ fn check_origin(shared: &Shared) -> Result<(), Error> {
         }
         None => {
             if !shared.log.is_empty() {
-                return Err(Error::corrupt(1, "the log has records but no origin is stored"));
+                return Err(Error::corrupt(
+                    1,
+                    "the log has records but no origin is stored",
+                ));
             }
-            shared.meta.insert(keys::META_ORIGIN, shared.origin.as_bytes())?;
-            shared.meta.insert(keys::META_FORMAT, keys::STORAGE_FORMAT)?;
+            shared
+                .meta
+                .insert(keys::META_ORIGIN, shared.origin.as_bytes())?;
+            shared
+                .meta
+                .insert(keys::META_FORMAT, keys::STORAGE_FORMAT)?;
         }
     }
     if let Some(format) = shared.meta.get(keys::META_FORMAT)? {
@@ -261,11 +285,17 @@ fn check_tail(shared: &Shared, options: &LedgerOptions) -> Result<Head, Error> {
     }
     if end == 0 {
         if acknowledged.hash != shared.genesis {
-            return Err(Error::head(&head_path, "names another genesis hash than this origin's"));
+            return Err(Error::head(
+                &head_path,
+                "names another genesis hash than this origin's",
+            ));
         }
         return Ok(acknowledged);
     }
-    let start = acknowledged.position.saturating_sub(options.tail_check_records).max(1);
+    let start = acknowledged
+        .position
+        .saturating_sub(options.tail_check_records)
+        .max(1);
     let mut walker = if start == 1 {
         ChainWalker::new(shared.genesis)
     } else {
@@ -296,7 +326,10 @@ fn check_tail(shared: &Shared, options: &LedgerOptions) -> Result<Head, Error> {
         position += records.len() as u64;
     }
     if acknowledged.position == 0 && acknowledged.hash != shared.genesis {
-        return Err(Error::head(&head_path, "names another genesis hash than this origin's"));
+        return Err(Error::head(
+            &head_path,
+            "names another genesis hash than this origin's",
+        ));
     }
     Ok(Head {
         position: end,
@@ -309,7 +342,12 @@ fn write_indexes(shared: &Shared, records: &[Committed]) -> Result<(), Error> {
     let mut index = shared.index.write().expect("index lock");
     for committed in records {
         let record = &committed.record;
-        index.add(committed.position, &record.event_id, &record.stream, record.stream_version);
+        index.add(
+            committed.position,
+            &record.event_id,
+            &record.stream,
+            record.stream_version,
+        );
     }
     index.maybe_write_run()
 }
@@ -520,7 +558,9 @@ fn validate(request: &AppendRequest) -> Result<(), Error> {
         }
     }
     if request.stream.is_empty() || request.kind.is_empty() {
-        return Err(Error::invalid("stream and kind must not be empty / 流与类型不能为空"));
+        return Err(Error::invalid(
+            "stream and kind must not be empty / 流与类型不能为空",
+        ));
     }
     if request.payload.len() > PAYLOAD_BYTES_MAX {
         return Err(Error::invalid(format!(
@@ -608,15 +648,27 @@ impl Writer {
         if let Some(version) = self.versions.get(stream) {
             return Ok(*version);
         }
-        let latest = self.shared.index.read().expect("index lock").stream_latest(stream)?;
+        let latest = self
+            .shared
+            .index
+            .read()
+            .expect("index lock")
+            .stream_latest(stream)?;
         Ok(latest.map_or(0, |(version, _)| version))
     }
 
     /// Decides one job against the batch so far; on success its records join `pending`.
-    fn decide(&mut self, pending: &mut Pending, requests: &[AppendRequest]) -> Result<Vec<Outcome>, Error> {
+    fn decide(
+        &mut self,
+        pending: &mut Pending,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Outcome>, Error> {
         for (index, request) in requests.iter().enumerate() {
             validate(request)?;
-            if requests[..index].iter().any(|other| other.event_id == request.event_id) {
+            if requests[..index]
+                .iter()
+                .any(|other| other.event_id == request.event_id)
+            {
                 return Err(Error::new(ErrorKind::DuplicateInBatch {
                     event_id: request.event_id,
                 }));
@@ -686,7 +738,9 @@ impl Writer {
             self.next_position += 1;
             self.last_hash = hash;
             self.last_recorded_at_us = recorded_at_us;
-            pending.versions.insert(request.stream.clone(), record.stream_version);
+            pending
+                .versions
+                .insert(request.stream.clone(), record.stream_version);
             pending.events.insert(record.event_id, built);
             pending.records.push(Committed {
                 position: record.position,
@@ -712,7 +766,10 @@ impl Writer {
                 Ok(outcomes) => decided.push((job.reply, outcomes)),
                 Err(error) => {
                     (self.next_position, self.last_hash, self.last_recorded_at_us) = saved;
-                    if matches!(error.kind(), ErrorKind::Io { .. } | ErrorKind::Corrupt { .. }) {
+                    if matches!(
+                        error.kind(),
+                        ErrorKind::Io { .. } | ErrorKind::Corrupt { .. }
+                    ) {
                         let _ = job.reply.send(Err(error.clone()));
                         return Err(error);
                     }
@@ -743,9 +800,15 @@ impl Writer {
             position: last.position,
             hash: last.hash,
         });
-        let syncer = self.syncer.as_ref().expect("the syncer lives as long as the writer");
+        let syncer = self
+            .syncer
+            .as_ref()
+            .expect("the syncer lives as long as the writer");
         if syncer.send(Sealed { head, answers }).is_err() {
-            return Err(Error::io("handing a batch to the syncer", "the syncer thread ended"));
+            return Err(Error::io(
+                "handing a batch to the syncer",
+                "the syncer thread ended",
+            ));
         }
         if self.versions.len() + pending.versions.len() > self.options.stream_cache_entries_max {
             self.versions.clear();

@@ -39,7 +39,10 @@ fn appends_are_read_back_by_position_stream_and_event() {
     let b = ledger.append_blocking(request("case/2", 0, "b")).unwrap();
     let c = ledger.append_blocking(request("case/1", 1, "c")).unwrap();
     assert_eq!((a.position, b.position, c.position), (1, 2, 3));
-    assert_eq!((a.stream_version, b.stream_version, c.stream_version), (1, 1, 2));
+    assert_eq!(
+        (a.stream_version, b.stream_version, c.stream_version),
+        (1, 1, 2)
+    );
     assert!(!a.duplicate);
     assert_eq!(ledger.head().position, 3);
     assert_eq!(ledger.head().hash, c.hash);
@@ -73,7 +76,9 @@ fn a_stale_version_is_a_conflict_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = open(dir.path());
     ledger.append_blocking(request("case/1", 0, "a")).unwrap();
-    let error = ledger.append_blocking(request("case/1", 0, "b")).unwrap_err();
+    let error = ledger
+        .append_blocking(request("case/1", 0, "b"))
+        .unwrap_err();
     assert_eq!(
         error.kind(),
         &ErrorKind::Conflict {
@@ -83,8 +88,17 @@ fn a_stale_version_is_a_conflict_naming_both_versions() {
         }
     );
     assert!(error.to_string().contains("expected version 0"));
-    let error = ledger.append_blocking(request("case/2", 3, "b")).unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::Conflict { expected: 3, actual: 0, .. }));
+    let error = ledger
+        .append_blocking(request("case/2", 3, "b"))
+        .unwrap_err();
+    assert!(matches!(
+        error.kind(),
+        ErrorKind::Conflict {
+            expected: 3,
+            actual: 0,
+            ..
+        }
+    ));
     // A conflict appends nothing and the writer goes on.
     assert_eq!(ledger.head().position, 1);
     ledger.append_blocking(request("case/1", 1, "c")).unwrap();
@@ -98,7 +112,13 @@ fn duplicates_return_the_original_and_differing_content_is_rejected_for_life() {
         let ledger = open(dir.path());
         let first = ledger.append_blocking(original.clone()).unwrap();
         let again = ledger.append_blocking(original.clone()).unwrap();
-        assert_eq!(again, caseledger_log::Appended { duplicate: true, ..first });
+        assert_eq!(
+            again,
+            caseledger_log::Appended {
+                duplicate: true,
+                ..first
+            }
+        );
         first
     };
     let ledger = open(dir.path());
@@ -108,7 +128,12 @@ fn duplicates_return_the_original_and_differing_content_is_rejected_for_life() {
     let mut changed = original.clone();
     changed.payload = b"other".to_vec();
     let error = ledger.append_blocking(changed).unwrap_err();
-    assert_eq!(error.kind(), &ErrorKind::DuplicateMismatch { event_id: original.event_id });
+    assert_eq!(
+        error.kind(),
+        &ErrorKind::DuplicateMismatch {
+            event_id: original.event_id
+        }
+    );
     assert_eq!(ledger.head().position, 1);
 }
 
@@ -118,7 +143,10 @@ fn append_many_is_all_or_nothing() {
     let ledger = open(dir.path());
     ledger.append_blocking(request("case/1", 0, "a")).unwrap();
     let error = ledger
-        .append_many_blocking(vec![request("case/2", 0, "b"), request("case/1", 0, "stale")])
+        .append_many_blocking(vec![
+            request("case/2", 0, "b"),
+            request("case/1", 0, "stale"),
+        ])
         .unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::Conflict { .. }));
     assert_eq!(ledger.head().position, 1);
@@ -135,7 +163,13 @@ fn append_many_is_all_or_nothing() {
     assert_eq!(results[1].stream_version, 2);
     let same_id = request("case/3", 0, "e");
     let error = ledger
-        .append_many_blocking(vec![same_id.clone(), AppendRequest { expected_version: 1, ..same_id }])
+        .append_many_blocking(vec![
+            same_id.clone(),
+            AppendRequest {
+                expected_version: 1,
+                ..same_id
+            },
+        ])
         .unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::DuplicateInBatch { .. }));
     assert!(ledger.verify(|_, _| {}).unwrap().ok);
@@ -147,12 +181,21 @@ fn invalid_requests_append_nothing() {
     let ledger = open(dir.path());
     let mut long = request("case/1", 0, "a");
     long.stream = "s".repeat(300);
-    assert!(matches!(ledger.append_blocking(long).unwrap_err().kind(), ErrorKind::Invalid { .. }));
+    assert!(matches!(
+        ledger.append_blocking(long).unwrap_err().kind(),
+        ErrorKind::Invalid { .. }
+    ));
     let mut big = request("case/1", 0, "");
     big.payload = vec![0; caseledger_log::PAYLOAD_BYTES_MAX + 1];
-    assert!(matches!(ledger.append_blocking(big).unwrap_err().kind(), ErrorKind::Invalid { .. }));
     assert!(matches!(
-        ledger.append_blocking(request("", 0, "a")).unwrap_err().kind(),
+        ledger.append_blocking(big).unwrap_err().kind(),
+        ErrorKind::Invalid { .. }
+    ));
+    assert!(matches!(
+        ledger
+            .append_blocking(request("", 0, "a"))
+            .unwrap_err()
+            .kind(),
         ErrorKind::Invalid { .. }
     ));
     assert_eq!(ledger.head().position, 0);
@@ -170,7 +213,10 @@ fn reopening_continues_the_chain_and_checks_the_origin() {
     assert_eq!(ledger.head(), head);
     let next = ledger.append_blocking(request("case/1", 1, "b")).unwrap();
     assert_eq!(next.position, 2);
-    assert_eq!(ledger.read_range(2, 1).unwrap()[0].record.prev_hash, head.hash);
+    assert_eq!(
+        ledger.read_range(2, 1).unwrap()[0].record.prev_hash,
+        head.hash
+    );
     drop(ledger);
     let error = Ledger::open(dir.path(), LedgerOptions::new("another/origin")).unwrap_err();
     assert!(matches!(error.kind(), ErrorKind::OriginMismatch { .. }));
@@ -218,15 +264,26 @@ fn observers_see_every_batch_and_a_failure_stops_the_writer() {
             fail_at: Some(3),
             applied: None,
         };
-        let ledger =
-            Ledger::open_with_observers(dir.path(), LedgerOptions::new(ORIGIN), vec![Box::new(observer)]).unwrap();
+        let ledger = Ledger::open_with_observers(
+            dir.path(),
+            LedgerOptions::new(ORIGIN),
+            vec![Box::new(observer)],
+        )
+        .unwrap();
         ledger.append_blocking(request("case/1", 0, "a")).unwrap();
         ledger.append_blocking(request("case/1", 1, "b")).unwrap();
-        let error = ledger.append_blocking(request("case/1", 2, "c")).unwrap_err();
-        assert!(matches!(error.kind(), ErrorKind::Observer { .. }), "{error}");
+        let error = ledger
+            .append_blocking(request("case/1", 2, "c"))
+            .unwrap_err();
+        assert!(
+            matches!(error.kind(), ErrorKind::Observer { .. }),
+            "{error}"
+        );
         // Not acknowledged: readers do not see it.
         assert_eq!(ledger.head().position, 2);
-        let error = ledger.append_blocking(request("case/2", 0, "d")).unwrap_err();
+        let error = ledger
+            .append_blocking(request("case/2", 0, "d"))
+            .unwrap_err();
         assert!(matches!(error.kind(), ErrorKind::Stopped { .. }), "{error}");
     }
     assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
@@ -237,8 +294,12 @@ fn observers_see_every_batch_and_a_failure_stops_the_writer() {
         fail_at: None,
         applied: Some(1),
     };
-    let ledger =
-        Ledger::open_with_observers(dir.path(), LedgerOptions::new(ORIGIN), vec![Box::new(observer)]).unwrap();
+    let ledger = Ledger::open_with_observers(
+        dir.path(),
+        LedgerOptions::new(ORIGIN),
+        vec![Box::new(observer)],
+    )
+    .unwrap();
     let head = ledger.head().position;
     assert!(head >= 2, "acknowledged records survive");
     assert_eq!(*replayed.lock().unwrap(), (2..=head).collect::<Vec<_>>());
@@ -259,12 +320,20 @@ fn the_store_gives_trees_but_never_the_log() {
     batch.insert(b"b/1", b"z");
     tree.apply_batch(batch).unwrap();
     assert_eq!(tree.get(b"a/2").unwrap(), Some(b"y".to_vec()));
-    let prefixed: Vec<_> = tree.scan_prefix(b"a/").map(|item| item.unwrap().0).collect();
+    let prefixed: Vec<_> = tree
+        .scan_prefix(b"a/")
+        .map(|item| item.unwrap().0)
+        .collect();
     assert_eq!(prefixed, vec![b"a/1".to_vec(), b"a/2".to_vec()]);
-    let ranged: Vec<_> = tree.range(b"a/2".to_vec()..).map(|item| item.unwrap().1).collect();
+    let ranged: Vec<_> = tree
+        .range(b"a/2".to_vec()..)
+        .map(|item| item.unwrap().1)
+        .collect();
     assert_eq!(ranged, vec![b"y".to_vec(), b"z".to_vec()]);
     assert_eq!(tree.last().unwrap().unwrap().0, b"b/1".to_vec());
-    assert!(store.tree_names().contains(&"projection/case-status".to_string()));
+    assert!(store
+        .tree_names()
+        .contains(&"projection/case-status".to_string()));
     assert!(store.drop_tree("projection/case-status").unwrap());
 }
 
@@ -295,12 +364,19 @@ fn many_records_roll_into_index_runs_and_survive_reopening() {
     }
     let ledger = open(dir.path());
     assert_eq!(ledger.read_event(ids[0]).unwrap().unwrap().position, 1);
-    assert_eq!(ledger.read_event(ids[69]).unwrap().unwrap().position, 69_001);
+    assert_eq!(
+        ledger.read_event(ids[69]).unwrap().unwrap().position,
+        69_001
+    );
     let stream = ledger.read_stream("case/5", 1, 1000).unwrap();
     assert_eq!(stream.len(), 71);
-    assert!(stream.windows(2).all(|w| w[1].record.stream_version == w[0].record.stream_version + 1));
+    assert!(stream
+        .windows(2)
+        .all(|w| w[1].record.stream_version == w[0].record.stream_version + 1));
     assert_eq!(ledger.stream_version("case/5").unwrap(), 71);
-    ledger.append_blocking(request("case/5", 71, "next")).unwrap();
+    ledger
+        .append_blocking(request("case/5", 71, "next"))
+        .unwrap();
     let report = ledger.verify(|_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.records, total + 1);

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use caseledger_log::{Actor, AppendRequest, ErrorKind, Ledger, LedgerOptions, HEAD_FILE_NAME, SLED_DIR_NAME};
+use caseledger_log::{
+    Actor, AppendRequest, ErrorKind, Ledger, LedgerOptions, HEAD_FILE_NAME, SLED_DIR_NAME,
+};
 
 const ORIGIN: &str = "caseledger.test/tamper";
 

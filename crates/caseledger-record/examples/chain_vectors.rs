@@ -31,7 +31,9 @@ fn records() -> Vec<Record> {
     vec![
         Record {
             event_id: *b"\x01\x90\xd1\xd2\x5a\x7b\x7c\x3d\x8e\x9f\x00\x00\x00\x00\x00\x01",
-            payload: br#"{"summary":"elevator stopped for three days","compound":"compound/anhua-7"}"#.to_vec(),
+            payload:
+                br#"{"summary":"elevator stopped for three days","compound":"compound/anhua-7"}"#
+                    .to_vec(),
             ..base(1)
         },
         Record {

@@ -7,7 +7,10 @@ use caseledger_record::{
 };
 
 fn vectors() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/vectors/chain.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schemas/vectors/chain.json"
+    );
     let text = std::fs::read_to_string(path).expect("schemas/vectors/chain.json is checked in");
     serde_json::from_str(&text).expect("vectors are JSON")
 }
@@ -57,7 +60,12 @@ fn the_code_reproduces_the_vectors() {
     for entry in records {
         let record = record_of(&entry["fields"]);
         let bytes = hex::decode(text(&entry["bytes_hex"])).unwrap();
-        assert_eq!(record.encode(), bytes, "encoding of position {}", record.position);
+        assert_eq!(
+            record.encode(),
+            bytes,
+            "encoding of position {}",
+            record.position
+        );
         assert_eq!(Record::decode(&bytes).unwrap(), record);
         let hash = record_hash(&bytes);
         assert_eq!(hash.to_hex(), text(&entry["hash"]));
@@ -110,7 +118,11 @@ fn layout_field_by_field() {
 
 /// Encodes `value` as the position and returns the varint bytes (they follow the format byte).
 fn position_varint(value: u64) -> Vec<u8> {
-    let bytes = Record { position: value, ..sample() }.encode();
+    let bytes = Record {
+        position: value,
+        ..sample()
+    }
+    .encode();
     let length = bytes.len() - sample().encode().len() + 1;
     bytes[1..1 + length].to_vec()
 }
@@ -122,14 +134,24 @@ fn unsigned_varints_use_the_documented_widths() {
     assert_eq!(position_varint(251), vec![251, 251, 0]);
     assert_eq!(position_varint(65_535), vec![251, 0xFF, 0xFF]);
     assert_eq!(position_varint(65_536), vec![252, 0, 0, 1, 0]);
-    assert_eq!(position_varint(u32::MAX as u64), vec![252, 0xFF, 0xFF, 0xFF, 0xFF]);
+    assert_eq!(
+        position_varint(u32::MAX as u64),
+        vec![252, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
     assert_eq!(position_varint(1 << 32), vec![253, 0, 0, 0, 0, 1, 0, 0, 0]);
-    assert_eq!(position_varint(u64::MAX), vec![253, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    assert_eq!(
+        position_varint(u64::MAX),
+        vec![253, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
 }
 
 /// The bytes of `recorded_at_us` (they follow format, position 1 and the 32-byte prev_hash).
 fn time_varint(value: i64) -> Vec<u8> {
-    let bytes = Record { recorded_at_us: value, ..sample() }.encode();
+    let bytes = Record {
+        recorded_at_us: value,
+        ..sample()
+    }
+    .encode();
     let length = bytes.len() - sample().encode().len() + 1;
     bytes[34..34 + length].to_vec()
 }
@@ -141,7 +163,10 @@ fn signed_time_is_zigzag_then_varint() {
     assert_eq!(time_varint(1), vec![2]);
     assert_eq!(time_varint(125), vec![250]);
     assert_eq!(time_varint(-126), vec![251, 251, 0]);
-    assert_eq!(time_varint(i64::MIN), vec![253, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    assert_eq!(
+        time_varint(i64::MIN),
+        vec![253, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
     // 2025-11-26T00:00:00Z in microseconds: zigzag doubles it, which needs the u64 form.
     let at = 1_764_115_200_000_000i64;
     let mut expected = vec![253];
@@ -151,7 +176,11 @@ fn signed_time_is_zigzag_then_varint() {
 
 #[test]
 fn schema_version_is_a_varint_too() {
-    let bytes = Record { schema_version: 65_535, ..sample() }.encode();
+    let bytes = Record {
+        schema_version: 65_535,
+        ..sample()
+    }
+    .encode();
     let base = sample().encode();
     assert_eq!(bytes.len(), base.len() + 2);
     // schema_version sits just before the payload (length 1, one byte).

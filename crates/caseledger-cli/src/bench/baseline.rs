@@ -59,12 +59,15 @@ impl Writer {
         let transaction = self.connection.transaction()?;
         let mut replies = Vec::with_capacity(jobs.len());
         {
-            let mut seen = transaction.prepare_cached("SELECT position FROM events WHERE event_id = ?1")?;
-            let mut insert_log = transaction.prepare_cached("INSERT INTO log (position, bytes) VALUES (?1, ?2)")?;
-            let mut insert_event =
-                transaction.prepare_cached("INSERT INTO events (event_id, position) VALUES (?1, ?2)")?;
-            let mut insert_stream =
-                transaction.prepare_cached("INSERT INTO streams (stream, version, position) VALUES (?1, ?2, ?3)")?;
+            let mut seen =
+                transaction.prepare_cached("SELECT position FROM events WHERE event_id = ?1")?;
+            let mut insert_log =
+                transaction.prepare_cached("INSERT INTO log (position, bytes) VALUES (?1, ?2)")?;
+            let mut insert_event = transaction
+                .prepare_cached("INSERT INTO events (event_id, position) VALUES (?1, ?2)")?;
+            let mut insert_stream = transaction.prepare_cached(
+                "INSERT INTO streams (stream, version, position) VALUES (?1, ?2, ?3)",
+            )?;
             for (request, reply) in jobs {
                 let id = request.event_id.as_bytes().to_vec();
                 let existing: Option<i64> = seen.query_row([&id], |row| row.get(0)).ok();
@@ -84,7 +87,10 @@ impl Writer {
                     }
                 };
                 if actual != request.expected_version {
-                    replies.push((reply, Err(anyhow::anyhow!("conflict on {}", request.stream))));
+                    replies.push((
+                        reply,
+                        Err(anyhow::anyhow!("conflict on {}", request.stream)),
+                    ));
                     continue;
                 }
                 let recorded_at_us = SystemTime::now()
@@ -108,7 +114,11 @@ impl Writer {
                 let position = self.next_position as i64;
                 insert_log.execute(rusqlite::params![position, bytes])?;
                 insert_event.execute(rusqlite::params![id, position])?;
-                insert_stream.execute(rusqlite::params![request.stream, (actual + 1) as i64, position])?;
+                insert_stream.execute(rusqlite::params![
+                    request.stream,
+                    (actual + 1) as i64,
+                    position
+                ])?;
                 self.versions.insert(request.stream, actual + 1);
                 self.next_position += 1;
                 replies.push((reply, Ok(position as u64)));
@@ -124,7 +134,11 @@ impl Writer {
 
 /// Runs the same workload against SQLite in `folder` (created, then left for the caller to
 /// remove).
-pub fn run_sqlite(folder: &Path, args: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Figures> {
+pub fn run_sqlite(
+    folder: &Path,
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Figures> {
     let _ = std::fs::remove_dir_all(folder);
     std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     let options = LedgerOptions::new(args.origin.clone());
@@ -184,5 +198,10 @@ pub fn run_sqlite(folder: &Path, args: &Args, runtime: &tokio::runtime::Runtime)
     thread
         .join()
         .map_err(|_| anyhow::anyhow!("the SQLite writer panicked"))??;
-    Ok(figures("sqlite (WAL, FULL)", submitters, seconds, latencies))
+    Ok(figures(
+        "sqlite (WAL, FULL)",
+        submitters,
+        seconds,
+        latencies,
+    ))
 }

@@ -61,7 +61,9 @@ impl Generator {
             "{{\"case\":\"{}\",\"firm_uscc\":\"{firm}\",\"compound\":\"compound/{}\",\"category\":\"elevator\",\"deadline\":\"2026-12-{:02}T18:00:00+08:00\",\"note\":\"",
             case, compound, day
         );
-        const WORDS: [&str; 8] = ["电梯", "停运", "物业", "整改", "复查", "water", "leak", "noise"];
+        const WORDS: [&str; 8] = [
+            "电梯", "停运", "物业", "整改", "复查", "water", "leak", "noise",
+        ];
         while payload.len() + 2 < self.payload_bytes {
             payload.push_str(WORDS[(self.random() % WORDS.len() as u64) as usize]);
             payload.push(' ');
