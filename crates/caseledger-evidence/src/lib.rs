@@ -1,0 +1,709 @@
+//! The ledger's evidence (证据): the RFC 9162 Merkle tree maintained by the log's writer,
+//! signed checkpoints (检查点) kept in sled and in a file beside it, inclusion and consistency
+//! proofs for any tree size up to the head, case evidence bundles (证据包), and the checkpoint
+//! key files.
+//!
+//! The pure parts (hashing, proofs, note signing, the bundle format and its verifier) live in
+//! `caseledger-proof`; this crate runs them over a live [`Ledger`].
+//!
+//! - The writer runs a tree [`Observer`] in every batch, before the flush: it hashes each
+//!   record's stored bytes as a leaf and stores the complete subtrees that close (see
+//!   [`tree`]). A proof then reads O(log n) stored nodes and at most two blocks of 16 records.
+//! - A background thread signs a checkpoint of the acknowledged head every
+//!   [`EvidenceOptions::checkpoint_every_records`] records or
+//!   [`EvidenceOptions::checkpoint_every_seconds`] seconds; each is stored in sled and
+//!   appended, fsynced, to [`file::CHECKPOINTS_FILE_NAME`] in the ledger folder.
+//! - On attach, the latest checkpoint (of sled and the file) must be reproduced from the
+//!   log's records, every one re-hashed; otherwise [`Evidence`] is not created and the error
+//!   names the tree size and both roots.
+//!
+//! Like the projections, the tree joins in two steps, because the log creates its observers
+//! before it opens its store: [`observer`] gives the observer to pass to
+//! [`Ledger::open_with_observers`], then [`PendingEvidence::attach`] opens the tree, catches
+//! it up and checks it. Attach before the first append.
+//!
+//! ```
+//! use caseledger_evidence::{Evidence, EvidenceOptions};
+//! use caseledger_log::{Actor, AppendRequest, LedgerOptions};
+//! use caseledger_proof::note::NoteSigner;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let key = NoteSigner::generate("caseledger.example/doc").unwrap();
+//! let options = EvidenceOptions::new(key.clone());
+//! let (ledger, evidence) =
+//!     Evidence::open(dir.path(), LedgerOptions::new("caseledger.example/doc"), options).unwrap();
+//! for version in 0..3 {
+//!     ledger
+//!         .append_blocking(AppendRequest {
+//!             stream: "case/1".into(),
+//!             expected_version: version,
+//!             event_id: uuid::Uuid::now_v7(),
+//!             actor: Actor { role: "intake".into(), unit: "hotline".into(), user: "op".into() },
+//!             kind: "Noted".into(),
+//!             schema_version: 1,
+//!             payload: b"{}".to_vec(),
+//!         })
+//!         .unwrap();
+//! }
+//! let checkpoint = evidence.force_checkpoint().unwrap();
+//! assert_eq!(checkpoint.tree_size, 3);
+//! let proof = evidence.inclusion_proof(2, 3).unwrap();
+//! caseledger_proof::merkle::verify_inclusion(1, 3, &proof.leaf_hash, &proof.proof, &checkpoint.root)
+//!     .unwrap();
+//! ```
+#![deny(missing_docs)]
+
+pub mod file;
+pub mod keyfile;
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use caseledger_log::{KvBatch, KvTree, Ledger, LedgerOptions, Observer, Record};
+use caseledger_proof::bundle::{assemble_bundle, AssembleError, BundleSource, EvidenceBundle};
+use caseledger_proof::checkpoint::{Checkpoint, CheckpointError};
+use caseledger_proof::consistency::ConsistencyProof;
+use caseledger_proof::merkle::{
+    leaf_hash, Hash, ProofError, TreeAppender, TreeReader, STORED_LEVEL_MIN_DEFAULT,
+};
+use caseledger_proof::note::{NoteSigner, NoteVerifier};
+
+use crate::tree::{lock, LedgerNodeStore, Shared, TreeObserver, TreeState, TREE_NAME};
+
+/// The store tree of signed checkpoints: tree size (u64 big-endian) → the signed note.
+pub const CHECKPOINTS_TREE_NAME: &str = "evidence/checkpoints";
+
+/// Records read from the log per step while catching up or re-hashing.
+const READ_RECORDS_STEP: usize = 4096;
+
+/// The largest case a bundle is made for (the bundle format's own limit).
+pub const BUNDLE_RECORDS_MAX: usize = caseledger_proof::bundle::BUNDLE_RECORDS_MAX;
+
+/// How the tree is brought up when its stored nodes cannot be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Recovery {
+    /// Normal: keep the stored tree and require the log to reproduce the latest checkpoint.
+    #[default]
+    None,
+    /// 从日志重建默克尔树 — throw the stored tree away, rebuild it from the log *as it now is*,
+    /// and skip the check against the latest checkpoint. For an operator who has decided to
+    /// go on after a refused open; if the log was altered, every later checkpoint is
+    /// inconsistent with the earlier ones, and `caseledger-verify consistency` shows it.
+    RebuildTreeFromLog,
+}
+
+/// How the evidence runs. Start from [`EvidenceOptions::new`].
+#[derive(Debug, Clone)]
+pub struct EvidenceOptions {
+    /// Sign a checkpoint when this many records were appended since the last one.
+    pub checkpoint_every_records: u64,
+    /// Sign a checkpoint at least this often while records are being appended.
+    pub checkpoint_every_seconds: u64,
+    /// The signing key; its name must be the ledger's origin.
+    pub key: NoteSigner,
+    /// The lowest tree level stored (see `caseledger_proof::merkle`).
+    pub stored_level_min: u8,
+    /// Normal open, or the recovery path.
+    pub recovery: Recovery,
+}
+
+impl EvidenceOptions {
+    /// A checkpoint every 65,536 records or 10 seconds, nodes stored from level 4.
+    pub fn new(key: NoteSigner) -> EvidenceOptions {
+        EvidenceOptions {
+            checkpoint_every_records: 65_536,
+            checkpoint_every_seconds: 10,
+            key,
+            stored_level_min: STORED_LEVEL_MIN_DEFAULT,
+            recovery: Recovery::None,
+        }
+    }
+}
+
+/// Why evidence could not be kept, checked or produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] caseledger_log::Error),
+    /// The tree could not produce a root or proof.
+    #[error("默克尔树 / Merkle tree: {0}")]
+    Proof(#[from] ProofError),
+    /// A stored checkpoint does not open with the ledger's key.
+    #[error("检查点无效 / checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// A bundle could not be assembled.
+    #[error("证据包 / evidence bundle: {0}")]
+    Assemble(#[from] AssembleError),
+    /// The checkpoints file failed.
+    #[error("检查点文件 {path} 读写失败 / checkpoints file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The key is not named after the ledger's origin.
+    #[error("签名密钥名称 {key_name:?} 与账本来源 {origin:?} 不符 / the key is named {key_name:?}, the ledger's origin is {origin:?}")]
+    KeyName {
+        /// The key's name.
+        key_name: String,
+        /// The ledger's origin.
+        origin: String,
+    },
+    /// The log does not reproduce the latest checkpoint's root.
+    #[error(
+        "账本与最新检查点不符，拒绝服务：检查点记录数 {tree_size}，检查点根哈希 {checkpoint_root}，由日志重算的根哈希 {log_root}{} / \
+         the log does not reproduce the latest checkpoint; refusing to serve: tree size {tree_size}, \
+         checkpoint root {checkpoint_root}, root recomputed from the log {log_root}{}",
+        first_differing.map(|(a, b)| format!("，首个不符的记录在 {a}..={b}")).unwrap_or_default(),
+        first_differing.map(|(a, b)| format!("; first differing records at positions {a}..={b}")).unwrap_or_default()
+    )]
+    RootMismatch {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+        /// The signed root.
+        checkpoint_root: Hash,
+        /// The root of the log's first `tree_size` records.
+        log_root: Hash,
+        /// The first block of records whose hashes differ from the stored tree, if found.
+        first_differing: Option<(u64, u64)>,
+    },
+    /// The latest checkpoint covers more records than the log holds.
+    #[error("最新检查点含 {tree_size} 条记录，但日志只有 {head} 条，拒绝服务 / the latest checkpoint covers {tree_size} records but the log holds {head}; refusing to serve")]
+    CheckpointBeyondLog {
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// The log's head.
+        head: u64,
+    },
+    /// sled and the checkpoints file hold different checkpoints for one size.
+    #[error("数据库与检查点文件中记录数为 {tree_size} 的检查点不同 / sled and the checkpoints file hold different checkpoints of size {tree_size}")]
+    Contradiction {
+        /// The size.
+        tree_size: u64,
+    },
+    /// The stored tree is larger than the log.
+    #[error("默克尔树含 {tree_size} 条记录，日志只有 {head} 条 / the stored tree covers {tree_size} records, the log {head}")]
+    TreeAheadOfLog {
+        /// The tree's size.
+        tree_size: u64,
+        /// The log's head.
+        head: u64,
+    },
+    /// The stored tree state is damaged.
+    #[error("默克尔树状态损坏 / the stored tree state is damaged: {0}")]
+    TreeState(String),
+    /// A batch did not follow the tree.
+    #[error("记录不连续：应为 {expected}，实为 {found} / records out of order: expected position {expected}, got {found}")]
+    Gap {
+        /// The position the tree expected.
+        expected: u64,
+        /// The position it got.
+        found: u64,
+    },
+    /// A request names positions or sizes outside the tree.
+    #[error("{zh} / {en}")]
+    Range {
+        /// Why, in Chinese.
+        zh: String,
+        /// Why, in English.
+        en: String,
+    },
+    /// The stream has no records.
+    #[error("流 {0} 没有记录 / stream {0} has no records")]
+    NoRecords(String),
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// The records it covers.
+    pub tree_size: u64,
+    /// The tree's root at that size.
+    pub root: Hash,
+    /// The signed note, exactly as signed.
+    pub note: String,
+}
+
+/// An inclusion proof with what it proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// The record's position (1-based).
+    pub position: u64,
+    /// Its leaf index: `position - 1`.
+    pub leaf_index: u64,
+    /// The tree size the proof is against.
+    pub tree_size: u64,
+    /// The record's leaf hash.
+    pub leaf_hash: Hash,
+    /// The tree's root at `tree_size`.
+    pub root: Hash,
+    /// RFC 9162 `PATH`, leaf upwards.
+    pub proof: Vec<Hash>,
+}
+
+/// The tree before it is attached: hand [`observer`]'s observer to the ledger, then attach.
+pub struct PendingEvidence {
+    shared: Arc<Shared>,
+}
+
+/// The observer to pass to [`Ledger::open_with_observers`] and the handle to attach once the
+/// ledger is open.
+pub fn observer() -> (PendingEvidence, Box<dyn Observer>) {
+    let shared = Arc::new(Shared::default());
+    let observer = Box::new(TreeObserver {
+        shared: shared.clone(),
+    });
+    (PendingEvidence { shared }, observer)
+}
+
+struct Inner {
+    ledger: Ledger,
+    shared: Arc<Shared>,
+    signer: NoteSigner,
+    verifier: NoteVerifier,
+    options: EvidenceOptions,
+    nodes: LedgerNodeStore,
+    checkpoints: KvTree,
+    /// The latest checkpoint; also serializes signing.
+    latest: Mutex<Option<StoredCheckpoint>>,
+}
+
+/// Stops the checkpointer when the last [`Evidence`] clone goes.
+struct Worker {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        lock(&self.shared.signal).stop = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The evidence of one open ledger. Cheap to clone.
+#[derive(Clone)]
+pub struct Evidence {
+    inner: Arc<Inner>,
+    _worker: Arc<Worker>,
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evidence")
+            .field("key", &self.inner.verifier.to_text())
+            .finish()
+    }
+}
+
+fn file_error(dir: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
+    move |source| EvidenceError::File {
+        path: file::path(dir),
+        source,
+    }
+}
+
+fn open_note(note: &str, key: &NoteVerifier) -> Result<StoredCheckpoint, EvidenceError> {
+    let checkpoint = Checkpoint::open(note, key)?;
+    Ok(StoredCheckpoint {
+        tree_size: checkpoint.tree_size(),
+        root: checkpoint.root(),
+        note: note.to_owned(),
+    })
+}
+
+/// The latest checkpoint of sled and of the checkpoints file, each opened with the key.
+fn latest_stored(
+    checkpoints: &KvTree,
+    dir: &Path,
+    key: &NoteVerifier,
+) -> Result<Option<StoredCheckpoint>, EvidenceError> {
+    let in_sled = match checkpoints.last()? {
+        Some((_, note)) => Some(open_note(&String::from_utf8_lossy(&note), key)?),
+        None => None,
+    };
+    let in_file = match file::read_last(dir).map_err(file_error(dir))? {
+        Some(note) => Some(open_note(&note, key)?),
+        None => None,
+    };
+    match (in_sled, in_file) {
+        (Some(a), Some(b)) if a.tree_size == b.tree_size => {
+            if a.root != b.root {
+                return Err(EvidenceError::Contradiction {
+                    tree_size: a.tree_size,
+                });
+            }
+            Ok(Some(a))
+        }
+        (Some(a), Some(b)) => Ok(Some(if a.tree_size > b.tree_size { a } else { b })),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// The root of the log's first `tree_size` records, every record re-hashed, and the first
+/// block whose recomputed node differs from the stored one.
+fn root_from_log(
+    ledger: &Ledger,
+    tree: &KvTree,
+    tree_size: u64,
+    stored_level_min: u8,
+) -> Result<(Hash, Option<(u64, u64)>), EvidenceError> {
+    let mut appender = TreeAppender::new(stored_level_min)?;
+    let mut nodes = Vec::new();
+    let mut first_differing = None;
+    let mut position = 1;
+    while position <= tree_size {
+        let count = (tree_size - position + 1).min(READ_RECORDS_STEP as u64) as usize;
+        let records = ledger.read_range(position, count)?;
+        if records.len() != count {
+            return Err(EvidenceError::CheckpointBeyondLog {
+                tree_size,
+                head: position - 1 + records.len() as u64,
+            });
+        }
+        for record in &records {
+            appender.append(leaf_hash(&record.bytes), &mut nodes);
+        }
+        for node in nodes.drain(..) {
+            if first_differing.is_some() || node.level != stored_level_min {
+                continue;
+            }
+            let stored = tree.get(tree::node_key(node.level, node.index))?;
+            if stored.as_deref() != Some(&node.hash.0[..]) {
+                let width = 1u64 << node.level;
+                first_differing = Some((node.index * width + 1, (node.index + 1) * width));
+            }
+        }
+        position += count as u64;
+    }
+    Ok((appender.root(), first_differing))
+}
+
+impl PendingEvidence {
+    /// Opens the tree in the ledger's store, catches it up to the head, checks that the log
+    /// reproduces the latest checkpoint, and starts the checkpointer. On error the tree stays
+    /// detached, so the ledger takes no append.
+    pub fn attach(
+        self,
+        ledger: &Ledger,
+        options: EvidenceOptions,
+    ) -> Result<Evidence, EvidenceError> {
+        if options.key.name() != ledger.origin() {
+            return Err(EvidenceError::KeyName {
+                key_name: options.key.name().to_owned(),
+                origin: ledger.origin().to_owned(),
+            });
+        }
+        let store = ledger.store();
+        let verifier = options.key.verifier();
+        let mut slot = lock(&self.shared.slot);
+        if options.recovery == Recovery::RebuildTreeFromLog {
+            tracing::warn!(
+                "rebuilding the Merkle tree from the log as it now is; earlier checkpoints are not checked"
+            );
+            store.drop_tree(TREE_NAME)?;
+        }
+        let tree = store.open_tree(TREE_NAME)?;
+        let checkpoints = store.open_tree(CHECKPOINTS_TREE_NAME)?;
+        let mut state = TreeState::load(tree.clone(), options.stored_level_min)?;
+        let head = ledger.head().position;
+        if state.size() > head {
+            return Err(EvidenceError::TreeAheadOfLog {
+                tree_size: state.size(),
+                head,
+            });
+        }
+        while state.size() < head {
+            let records = ledger.read_range(state.size() + 1, READ_RECORDS_STEP)?;
+            state.apply(&records)?;
+        }
+        store.flush()?;
+        let latest = latest_stored(&checkpoints, ledger.dir(), &verifier)?;
+        if let (Some(latest), Recovery::None) = (&latest, options.recovery) {
+            if latest.tree_size > head {
+                return Err(EvidenceError::CheckpointBeyondLog {
+                    tree_size: latest.tree_size,
+                    head,
+                });
+            }
+            let (log_root, first_differing) =
+                root_from_log(ledger, &tree, latest.tree_size, options.stored_level_min)?;
+            if log_root != latest.root {
+                return Err(EvidenceError::RootMismatch {
+                    tree_size: latest.tree_size,
+                    checkpoint_root: latest.root,
+                    log_root,
+                    first_differing,
+                });
+            }
+        }
+        tracing::info!(tree_size = state.size(), root = %state.root(), "Merkle tree attached");
+        lock(&self.shared.signal).tree_size = state.size();
+        *slot = Some(state);
+        drop(slot);
+        let inner = Arc::new(Inner {
+            ledger: ledger.clone(),
+            shared: self.shared.clone(),
+            signer: options.key.clone(),
+            verifier,
+            nodes: LedgerNodeStore {
+                tree,
+                ledger: ledger.clone(),
+            },
+            checkpoints,
+            latest: Mutex::new(latest),
+            options,
+        });
+        let worker_inner = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("caseledger-checkpointer".into())
+            .spawn(move || checkpointer(&worker_inner))
+            .map_err(|source| EvidenceError::File {
+                path: file::path(ledger.dir()),
+                source,
+            })?;
+        Ok(Evidence {
+            inner,
+            _worker: Arc::new(Worker {
+                shared: self.shared,
+                thread: Some(thread),
+            }),
+        })
+    }
+}
+
+/// Signs a checkpoint whenever one is due, until told to stop.
+fn checkpointer(inner: &Inner) {
+    let every_records = inner.options.checkpoint_every_records.max(1);
+    let every = Duration::from_secs(inner.options.checkpoint_every_seconds.max(1));
+    let mut last_signed = Instant::now();
+    let mut signal = lock(&inner.shared.signal);
+    loop {
+        if signal.stop {
+            return;
+        }
+        let last_size = lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size);
+        let head = inner.ledger.head().position;
+        let due = head >= last_size + every_records
+            || (head > last_size && last_signed.elapsed() >= every);
+        if due {
+            drop(signal);
+            if let Err(error) = checkpoint_now(inner, false) {
+                tracing::error!(%error, "signing a checkpoint failed; retrying later");
+            }
+            last_signed = Instant::now();
+            signal = lock(&inner.shared.signal);
+            continue;
+        }
+        // The tree is told of a batch before the writer acknowledges it: when records are
+        // due but not yet acknowledged, look again shortly.
+        let timeout = if signal.tree_size >= last_size + every_records {
+            Duration::from_millis(2)
+        } else {
+            every
+                .saturating_sub(last_signed.elapsed())
+                .max(Duration::from_millis(2))
+        };
+        signal = inner
+            .shared
+            .wake
+            .wait_timeout(signal, timeout)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .0;
+    }
+}
+
+/// Signs the acknowledged head, unless the latest checkpoint already covers it; stores the
+/// note in sled (flushed) and appends it to the checkpoints file (fsynced).
+///
+/// `forced`: also when the latest covers the head but its root is not the tree's (only after
+/// [`Recovery::RebuildTreeFromLog`] over an altered log).
+fn checkpoint_now(inner: &Inner, forced: bool) -> Result<StoredCheckpoint, EvidenceError> {
+    let mut latest = lock(&inner.latest);
+    let head = inner.ledger.head().position;
+    let covered = latest.as_ref().filter(|current| current.tree_size >= head);
+    if let (Some(current), false) = (covered, forced) {
+        return Ok(current.clone());
+    }
+    let root = TreeReader::new(&inner.nodes, inner.options.stored_level_min)?.root(head)?;
+    if let Some(current) = covered.filter(|current| current.root == root) {
+        return Ok(current.clone());
+    }
+    let checkpoint = Checkpoint::new(inner.ledger.origin(), head, root)?;
+    let note = checkpoint.sign(&inner.signer)?;
+    let mut batch = KvBatch::new();
+    batch.insert(head.to_be_bytes(), note.as_bytes());
+    inner.checkpoints.apply_batch(batch)?;
+    inner.ledger.store().flush()?;
+    let dir = inner.ledger.dir();
+    file::append(dir, &note).map_err(file_error(dir))?;
+    let stored = StoredCheckpoint {
+        tree_size: head,
+        root,
+        note,
+    };
+    tracing::info!(tree_size = head, %root, "checkpoint signed");
+    *latest = Some(stored.clone());
+    Ok(stored)
+}
+
+impl Evidence {
+    /// Opens (or creates) the ledger in `dir` with the tree attached. For ledgers without
+    /// projections (tests, benchmarks, tools); the service attaches through [`observer`].
+    pub fn open(
+        dir: &Path,
+        ledger_options: LedgerOptions,
+        options: EvidenceOptions,
+    ) -> Result<(Ledger, Evidence), EvidenceError> {
+        let (pending, observer) = observer();
+        let ledger = Ledger::open_with_observers(dir, ledger_options, vec![observer])?;
+        let evidence = pending.attach(&ledger, options)?;
+        Ok((ledger, evidence))
+    }
+
+    /// The ledger's verifier key.
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.inner.verifier
+    }
+
+    /// The latest signed checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Option<StoredCheckpoint> {
+        lock(&self.inner.latest).clone()
+    }
+
+    /// Signs a checkpoint of the acknowledged head now (or returns the latest, when it already
+    /// covers the head with the tree's root).
+    pub fn force_checkpoint(&self) -> Result<StoredCheckpoint, EvidenceError> {
+        checkpoint_now(&self.inner, true)
+    }
+
+    /// Every checkpoint stored in sled, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, EvidenceError> {
+        self.inner
+            .checkpoints
+            .iter()
+            .map(|item| {
+                let (_, note) = item?;
+                open_note(&String::from_utf8_lossy(&note), &self.inner.verifier)
+            })
+            .collect()
+    }
+
+    fn reader(&self) -> Result<TreeReader<'_, LedgerNodeStore>, EvidenceError> {
+        Ok(TreeReader::new(
+            &self.inner.nodes,
+            self.inner.options.stored_level_min,
+        )?)
+    }
+
+    fn check_size(&self, tree_size: u64) -> Result<(), EvidenceError> {
+        let head = self.inner.ledger.head().position;
+        if tree_size > head {
+            return Err(EvidenceError::Range {
+                zh: format!("树大小 {tree_size} 超过账本当前记录数 {head}"),
+                en: format!("tree size {tree_size} exceeds the ledger's head {head}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The root of the tree of the first `tree_size` records (at most the head).
+    pub fn root(&self, tree_size: u64) -> Result<Hash, EvidenceError> {
+        self.check_size(tree_size)?;
+        Ok(self.reader()?.root(tree_size)?)
+    }
+
+    /// The proof that the record at `position` is in the tree of `tree_size` records.
+    pub fn inclusion_proof(
+        &self,
+        position: u64,
+        tree_size: u64,
+    ) -> Result<InclusionProof, EvidenceError> {
+        self.check_size(tree_size)?;
+        if position == 0 || position > tree_size {
+            return Err(EvidenceError::Range {
+                zh: format!("位置 {position} 不在 1..={tree_size} 之内"),
+                en: format!("position {position} is not within 1..={tree_size}"),
+            });
+        }
+        let reader = self.reader()?;
+        let proof = reader.inclusion_proof(position - 1, tree_size)?;
+        let record = self.inner.ledger.read_range(position, 1)?;
+        let Some(record) = record.first() else {
+            return Err(EvidenceError::Range {
+                zh: format!("位置 {position} 没有记录"),
+                en: format!("no record at position {position}"),
+            });
+        };
+        Ok(InclusionProof {
+            position,
+            leaf_index: position - 1,
+            tree_size,
+            leaf_hash: leaf_hash(&record.bytes),
+            root: reader.root(tree_size)?,
+            proof,
+        })
+    }
+
+    /// The proof that the tree of `from` records is a prefix of the tree of `to` records, in
+    /// the file format `caseledger-verify consistency` reads.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<ConsistencyProof, EvidenceError> {
+        self.check_size(to)?;
+        if from == 0 || from > to {
+            return Err(EvidenceError::Range {
+                zh: format!("需要 1 <= from <= to，实为 from={from}, to={to}"),
+                en: format!("need 1 <= from <= to, got from={from}, to={to}"),
+            });
+        }
+        let proof = self.reader()?.consistency_proof(from, to)?;
+        Ok(ConsistencyProof::new(from, to, &proof))
+    }
+
+    /// The evidence bundle of `stream`: all its records, each proven against one signed
+    /// checkpoint. When the stream has records after the latest checkpoint, a new one is
+    /// signed first, so the bundle holds the whole stream. `act` decodes a record for display.
+    pub fn bundle(
+        &self,
+        stream: &str,
+        generated_at: &str,
+        act: impl Fn(&Record) -> Option<serde_json::Value>,
+    ) -> Result<EvidenceBundle, EvidenceError> {
+        let records = self
+            .inner
+            .ledger
+            .read_stream(stream, 1, BUNDLE_RECORDS_MAX)?;
+        let Some(last) = records.last() else {
+            return Err(EvidenceError::NoRecords(stream.to_owned()));
+        };
+        let checkpoint = match self.latest_checkpoint() {
+            Some(latest) if latest.tree_size >= last.position => latest,
+            _ => self.force_checkpoint()?,
+        };
+        let raw: Vec<Vec<u8>> = records
+            .iter()
+            .filter(|record| record.position <= checkpoint.tree_size)
+            .map(|record| record.bytes.to_vec())
+            .collect();
+        let reader = self.reader()?;
+        Ok(assemble_bundle(
+            BundleSource {
+                ledger_key: &self.inner.verifier,
+                checkpoint_note: &checkpoint.note,
+                stream,
+                generated_at,
+            },
+            &reader,
+            &raw,
+            act,
+        )?)
+    }
+}

@@ -1,0 +1,281 @@
+//! The Merkle tree kept in the ledger's store: the writer's [`Observer`], the durable state it
+//! keeps, and the [`NodeStore`] proofs are read from.
+//!
+//! # Storage
+//!
+//! One tree of the ledger's store, [`TREE_NAME`]:
+//! - `n` ‖ level (1 byte) ‖ index (u64 big-endian) → the 32-byte hash of the complete subtree
+//!   `(level, index)`, for levels at or above the stored level (default 4: one node per 8
+//!   records);
+//! - `state` → format byte 1, tree size (u64 big-endian), stored level (1 byte), the number of
+//!   leaves of the last, incomplete block (1 byte) and their leaf hashes.
+//!
+//! Each batch's new nodes and the new state are written in one atomic batch, before the log's
+//! flush, so the tree and its size never disagree. Leaf hashes of complete blocks are not
+//! stored: a proof recomputes them from the records themselves (at most two blocks of 16).
+//! The last block's leaf hashes are kept in the state so the writer resumes without reading
+//! the log.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use caseledger_log::{Committed, ErrorKind, KvBatch, KvTree, Ledger, Observer};
+use caseledger_proof::merkle::{leaf_hash, Hash, NodeStore, StoreError, StoredNode, TreeAppender};
+
+use crate::EvidenceError;
+
+/// The store tree holding the Merkle nodes and the tree's state.
+pub const TREE_NAME: &str = "evidence/tree";
+
+/// The observer's name in the log's errors.
+pub const OBSERVER_NAME: &str = "evidence-tree";
+
+const NODE_PREFIX: u8 = b'n';
+const STATE_KEY: &[u8] = b"state";
+const STATE_FORMAT: u8 = 1;
+
+/// The store key of node `(level, index)`.
+pub(crate) fn node_key(level: u8, index: u64) -> [u8; 10] {
+    let mut key = [0u8; 10];
+    key[0] = NODE_PREFIX;
+    key[1] = level;
+    key[2..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+fn hash_of(bytes: &[u8]) -> Option<Hash> {
+    Some(Hash(bytes.try_into().ok()?))
+}
+
+/// The tree as the writer maintains it.
+pub(crate) struct TreeState {
+    appender: TreeAppender,
+    /// Leaf hashes of the last, incomplete block (fewer than `2^stored_level_min`).
+    tail: Vec<Hash>,
+    tree: KvTree,
+}
+
+/// Serves [`TreeAppender::resume`]: nodes from the store, the last block's leaves from the
+/// state.
+struct ResumeStore<'a> {
+    tree: &'a KvTree,
+    tail: &'a [Hash],
+    size: u64,
+}
+
+impl NodeStore for ResumeStore<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        read_node(self.tree, level, index)
+    }
+
+    fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+        let first = self.size - self.tail.len() as u64;
+        if start < first || end > self.size {
+            return Err(StoreError::new(format!(
+                "leaves {start}..{end} are not in the stored last block {first}..{}",
+                self.size
+            )));
+        }
+        Ok(self.tail[(start - first) as usize..(end - first) as usize].to_vec())
+    }
+}
+
+fn read_node(tree: &KvTree, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+    let Some(value) = tree.get(node_key(level, index)).map_err(StoreError::new)? else {
+        return Ok(None);
+    };
+    hash_of(&value).map(Some).ok_or_else(|| {
+        StoreError::new(format!(
+            "node (level {level}, index {index}) holds {} bytes, not 32",
+            value.len()
+        ))
+    })
+}
+
+impl TreeState {
+    /// The tree stored in `tree`, or an empty one.
+    pub(crate) fn load(tree: KvTree, stored_level_min: u8) -> Result<TreeState, EvidenceError> {
+        let corrupt = |why: &str| EvidenceError::TreeState(why.to_owned());
+        let Some(state) = tree.get(STATE_KEY)? else {
+            return Ok(TreeState {
+                appender: TreeAppender::new(stored_level_min)?,
+                tail: Vec::new(),
+                tree,
+            });
+        };
+        if state.len() < 11 || state[0] != STATE_FORMAT {
+            return Err(corrupt("unknown or short state"));
+        }
+        let size = u64::from_be_bytes(state[1..9].try_into().expect("8 bytes"));
+        if state[9] != stored_level_min {
+            return Err(EvidenceError::TreeState(format!(
+                "the tree was built with stored level {}, not {stored_level_min}",
+                state[9]
+            )));
+        }
+        let count = usize::from(state[10]);
+        if state.len() != 11 + 32 * count || count as u64 != size % (1u64 << stored_level_min) {
+            return Err(corrupt(
+                "the last block's leaves do not match the tree size",
+            ));
+        }
+        let tail: Vec<Hash> = state[11..]
+            .chunks_exact(32)
+            .map(|chunk| hash_of(chunk).expect("32 bytes"))
+            .collect();
+        let appender = TreeAppender::resume(
+            &ResumeStore {
+                tree: &tree,
+                tail: &tail,
+                size,
+            },
+            size,
+            stored_level_min,
+        )?;
+        Ok(TreeState {
+            appender,
+            tail,
+            tree,
+        })
+    }
+
+    /// The number of leaves (records) in the tree.
+    pub(crate) fn size(&self) -> u64 {
+        self.appender.size()
+    }
+
+    /// The current root.
+    pub(crate) fn root(&self) -> Hash {
+        self.appender.root()
+    }
+
+    fn state_bytes(&self) -> Vec<u8> {
+        let mut state = Vec::with_capacity(11 + 32 * self.tail.len());
+        state.push(STATE_FORMAT);
+        state.extend_from_slice(&self.size().to_be_bytes());
+        state.push(self.appender.stored_level_min());
+        state.push(u8::try_from(self.tail.len()).expect("a block has at most 2^16 leaves"));
+        for leaf in &self.tail {
+            state.extend_from_slice(&leaf.0);
+        }
+        state
+    }
+
+    /// Appends records (gapless, right after the tree) and writes the completed nodes and the
+    /// new state in one atomic batch.
+    pub(crate) fn apply(&mut self, records: &[Committed]) -> Result<(), EvidenceError> {
+        let block_leaves = 1u64 << self.appender.stored_level_min();
+        let mut nodes: Vec<StoredNode> = Vec::with_capacity(records.len() / 4 + 2);
+        for committed in records {
+            if committed.position != self.size() + 1 {
+                return Err(EvidenceError::Gap {
+                    expected: self.size() + 1,
+                    found: committed.position,
+                });
+            }
+            let leaf = leaf_hash(&committed.bytes);
+            self.appender.append(leaf, &mut nodes);
+            self.tail.push(leaf);
+            // A power of two: the mask test keeps the 1.85 toolchain floor.
+            if self.size() & (block_leaves - 1) == 0 {
+                self.tail.clear();
+            }
+        }
+        let mut batch = KvBatch::new();
+        for node in &nodes {
+            batch.insert(node_key(node.level, node.index), node.hash.0);
+        }
+        batch.insert(STATE_KEY, self.state_bytes());
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+}
+
+/// What the writer's observer and the attached [`crate::Evidence`] share.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// The tree, once attached.
+    pub(crate) slot: Mutex<Option<TreeState>>,
+    /// Wakes the checkpointer.
+    pub(crate) signal: Mutex<Signal>,
+    pub(crate) wake: Condvar,
+}
+
+/// What the checkpointer is told.
+#[derive(Default, Debug)]
+pub(crate) struct Signal {
+    /// The tree's size after the last batch.
+    pub(crate) tree_size: u64,
+    /// The evidence is being dropped.
+    pub(crate) stop: bool,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded state is only replaced whole after a successful write; a panic elsewhere
+    // leaves it usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The observer the writer runs in every batch.
+pub(crate) struct TreeObserver {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Observer for TreeObserver {
+    fn name(&self) -> &str {
+        OBSERVER_NAME
+    }
+
+    fn apply(&mut self, batch: &[Committed]) -> Result<(), caseledger_log::Error> {
+        let observer_error = |reason: String| {
+            caseledger_log::Error::new(ErrorKind::Observer {
+                name: OBSERVER_NAME.into(),
+                reason,
+            })
+        };
+        let size = {
+            let mut slot = lock(&self.shared.slot);
+            let Some(state) = slot.as_mut() else {
+                return Err(observer_error(
+                    "默克尔树尚未接入 / the Merkle tree was not attached before the first append"
+                        .into(),
+                ));
+            };
+            state
+                .apply(batch)
+                .map_err(|error| observer_error(error.to_string()))?;
+            state.size()
+        };
+        lock(&self.shared.signal).tree_size = size;
+        self.shared.wake.notify_all();
+        Ok(())
+    }
+}
+
+/// Nodes from the store, leaf hashes recomputed from the log's records.
+pub struct LedgerNodeStore {
+    pub(crate) tree: KvTree,
+    pub(crate) ledger: Ledger,
+}
+
+impl NodeStore for LedgerNodeStore {
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        read_node(&self.tree, level, index)
+    }
+
+    fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+        if end <= start {
+            return Ok(Vec::new());
+        }
+        let count = usize::try_from(end - start).map_err(StoreError::new)?;
+        let records = self
+            .ledger
+            .read_range(start + 1, count)
+            .map_err(StoreError::new)?;
+        Ok(records
+            .iter()
+            .map(|record| leaf_hash(&record.bytes))
+            .collect())
+    }
+}
