@@ -21,6 +21,9 @@ use crate::{
 /// The largest payload accepted, in bytes: the record limit less room for the other fields.
 pub const PAYLOAD_BYTES_MAX: usize = RECORD_BYTES_MAX - 8 * FIELD_BYTES_MAX;
 
+/// Batches sealed but not yet flushed, at most.
+const SEALED_BATCHES_MAX: usize = 256;
+
 /// Records re-read from the log per step while catching up indexes and observers.
 const CATCH_UP_RECORDS: usize = 4_096;
 
@@ -134,7 +137,8 @@ impl Handle {
             syncer: None,
             syncer_thread: None,
         };
-        let (sealed_sender, sealed_receiver) = std::sync::mpsc::sync_channel(1);
+        // Bounded: the writer waits when this many batches are sealed but not yet flushed.
+        let (sealed_sender, sealed_receiver) = std::sync::mpsc::sync_channel(SEALED_BATCHES_MAX);
         let syncer = Syncer {
             shared: shared.clone(),
             head_file,
@@ -441,21 +445,29 @@ struct Syncer {
 }
 
 impl Syncer {
+    /// Takes every batch sealed so far, makes them durable with one flush and one head-file
+    /// write, answers them in order. While it flushes, the writer keeps sealing the next
+    /// ones, so one flush serves all the requests that arrived during the previous one.
     fn run(mut self, sealed_batches: std::sync::mpsc::Receiver<Sealed>) {
         let mut failure: Option<Error> = None;
-        for sealed in sealed_batches {
+        while let Ok(first) = sealed_batches.recv() {
+            let mut group = vec![first];
+            while let Ok(next) = sealed_batches.try_recv() {
+                group.push(next);
+            }
             if let Some(error) = &failure {
-                for (reply, _) in sealed.answers {
+                for (reply, _) in group.into_iter().flat_map(|sealed| sealed.answers) {
                     let _ = reply.send(Err(error.clone()));
                 }
                 continue;
             }
-            match self.make_durable(sealed.head) {
+            let head = group.iter().rev().find_map(|sealed| sealed.head);
+            match self.make_durable(head) {
                 Ok(()) => {
-                    if let Some(head) = sealed.head {
+                    if let Some(head) = head {
                         *self.shared.head.lock().expect("head lock") = head;
                     }
-                    for (reply, results) in sealed.answers {
+                    for (reply, results) in group.into_iter().flat_map(|sealed| sealed.answers) {
                         let _ = reply.send(Ok(results));
                     }
                 }
@@ -463,7 +475,7 @@ impl Syncer {
                     let reason = error.to_string();
                     tracing::error!(%reason, "ledger writer stopped");
                     *self.shared.stopped.lock().expect("stopped lock") = Some(reason.clone());
-                    for (reply, _) in sealed.answers {
+                    for (reply, _) in group.into_iter().flat_map(|sealed| sealed.answers) {
                         let _ = reply.send(Err(error.clone()));
                     }
                     failure = Some(Error::new(ErrorKind::Stopped { reason }));
