@@ -1193,7 +1193,8 @@ impl<'a> Simulation<'a> {
         let Some(firm) = firm else {
             return;
         };
-        if !credit_relevant(&step.act) {
+        // Without firm files there is nothing to score, repair or list.
+        if !self.config.firm_acts || !credit_relevant(&step.act) {
             return;
         }
         self.firms[firm].records.push(Self::recorded(step));
