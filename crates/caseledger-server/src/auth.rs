@@ -105,10 +105,16 @@ pub struct IssuedToken {
     pub token: String,
 }
 
-/// The token store.
+/// Token entries kept in memory at most; beyond that the cache is emptied.
+const TOKEN_CACHE_ENTRIES_MAX: usize = 10_000;
+
+/// The token store. Entries read once are kept in memory (the tree is written only through
+/// this store, so revocation updates the cache; the command line changes tokens only while
+/// no server holds the ledger).
 #[derive(Clone)]
 pub struct TokenStore {
     tree: Arc<dyn TokenTree>,
+    cache: Arc<std::sync::Mutex<std::collections::HashMap<String, TokenEntry>>>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -148,7 +154,10 @@ fn split_token(token: &str) -> Option<(&str, &str)> {
 impl TokenStore {
     /// A store over `tree`.
     pub fn new(tree: Arc<dyn TokenTree>) -> TokenStore {
-        TokenStore { tree }
+        TokenStore {
+            tree,
+            cache: Arc::default(),
+        }
     }
 
     /// Issues a token for `principal`, stores its hash and returns it once.

@@ -76,6 +76,7 @@ struct Inner {
     sse_slots: Arc<Semaphore>,
     verify_slot: Arc<Semaphore>,
     stream_locks: write::StreamLocks,
+    stream_cache: write::StreamCache,
     ready: AtomicBool,
     shutdown: watch::Sender<bool>,
     /// The head position after the service's latest append, for live tails to wake on.
@@ -127,6 +128,7 @@ impl AppStateBuilder {
                 metrics: Metrics::default(),
                 verify_slot: Arc::new(Semaphore::new(1)),
                 stream_locks: write::StreamLocks::default(),
+                stream_cache: write::StreamCache::default(),
                 ready: AtomicBool::new(true),
                 shutdown,
                 appended,
@@ -199,6 +201,10 @@ impl AppState {
 
     pub(crate) fn stream_locks(&self) -> &write::StreamLocks {
         &self.inner.stream_locks
+    }
+
+    pub(crate) fn stream_cache(&self) -> &write::StreamCache {
+        &self.inner.stream_cache
     }
 
     pub(crate) fn verify_slot(&self) -> Arc<Semaphore> {

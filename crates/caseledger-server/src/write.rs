@@ -12,6 +12,8 @@
 //!   stream and the key), so a repeat finds the first result in the log's event index, for
 //!   the life of the ledger, and two racing repeats append once.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderValue};
 use caseledger_domain::act::{Act, RecordedAct};
 use caseledger_log::{Actor, AppendRequest, ErrorKind, StoredRecord};
@@ -62,6 +64,75 @@ impl StreamLocks {
         let bytes: [u8; 8] = digest.as_bytes()[..8].try_into().expect("8 bytes");
         &self.shards[(u64::from_le_bytes(bytes) % STREAM_LOCKS as u64) as usize]
     }
+}
+
+/// Streams whose decoded acts the write path keeps in memory at most. Beyond that the cache
+/// is emptied and refills from the log.
+pub const STREAM_CACHE_ENTRIES_MAX: usize = 8_192;
+
+/// The decoded acts of recently written streams, with the stream version they reflect, so
+/// that an act on a case does not re-read and re-decode the case's whole stream from the log.
+/// An entry is used only when its version equals the log's current version of the stream
+/// (read from the stream index under the stream's lock), so appends made outside this
+/// service are never missed.
+#[derive(Default)]
+pub struct StreamCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<RecordedAct>>)>>,
+}
+
+impl std::fmt::Debug for StreamCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamCache")
+    }
+}
+
+impl StreamCache {
+    fn get(&self, stream: &str, version: u64) -> Option<Arc<Vec<RecordedAct>>> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(stream)
+            .filter(|(cached, _)| *cached == version)
+            .map(|(_, acts)| acts.clone())
+    }
+
+    fn put(&self, stream: &str, version: u64, acts: Arc<Vec<RecordedAct>>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= STREAM_CACHE_ENTRIES_MAX && !entries.contains_key(stream) {
+            entries.clear();
+        }
+        entries.insert(stream.to_owned(), (version, acts));
+    }
+
+    fn forget(&self, stream: &str) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.remove(stream);
+    }
+}
+
+/// The decoded acts of `stream` and its version: from the cache when current, else from the
+/// log. Call it holding the stream's lock.
+fn load_stream(state: &AppState, stream: &str) -> Result<(u64, Arc<Vec<RecordedAct>>), ApiError> {
+    let version = state
+        .ledger()
+        .stream_version(stream)
+        .map_err(crate::routes::views::read_failed)?;
+    if let Some(acts) = state.stream_cache().get(stream, version) {
+        return Ok((version, acts));
+    }
+    let records = read_stream(state, stream)?;
+    let version = records.last().map_or(0, |last| last.record.stream_version);
+    let acts = Arc::new(decode_records(&records)?);
+    state.stream_cache().put(stream, version, acts.clone());
+    Ok((version, acts))
 }
 
 /// Longest `Idempotency-Key`, in bytes.
@@ -264,7 +335,7 @@ fn repeated(state: &AppState, event_id: Uuid) -> Result<Option<WriteOutcome>, Ap
     }))
 }
 
-/// Reads `stream`, lets `decide` turn its records into acts (or refuse), and appends them.
+/// Reads `stream`, lets `decide` turn its acts into new acts (or refuse), and appends them.
 /// `decide` is called again on fresh records after a conflict when the client sent no
 /// `If-Match`. Everything `decide` refuses appends nothing.
 pub async fn decide_and_append<F>(
@@ -276,7 +347,7 @@ pub async fn decide_and_append<F>(
     mut decide: F,
 ) -> Result<WriteOutcome, ApiError>
 where
-    F: FnMut(&[StoredRecord]) -> Result<Vec<Act>, ApiError>,
+    F: FnMut(&[RecordedAct]) -> Result<Vec<Act>, ApiError>,
 {
     if headers.idempotency_key.is_some() {
         if let Some(outcome) = repeated(state, event_id)? {
@@ -298,8 +369,7 @@ where
         user: caller.principal.user.clone(),
     };
     for _ in 0..CONFLICT_ATTEMPTS_MAX {
-        let records = read_stream(state, stream)?;
-        let version = records.last().map_or(0, |last| last.record.stream_version);
+        let (version, records) = load_stream(state, stream)?;
         if let Some(expected) = headers.if_match {
             if expected != version {
                 return Err(ApiError::VersionConflict {
@@ -308,7 +378,7 @@ where
                 });
             }
         }
-        let acts = decide(&records)?;
+        let acts = decide(records.as_slice())?;
         if acts.is_empty() {
             return Err(ApiError::internal("decide returned no act"));
         }
@@ -337,6 +407,26 @@ where
                 state.notify_appended(last.position);
                 for result in &appended {
                     state.metrics().count_append(result.duplicate);
+                }
+                if appended.iter().any(|result| result.duplicate) {
+                    state.stream_cache().forget(stream);
+                } else {
+                    let mut grown = Vec::with_capacity(records.len() + acts.len());
+                    grown.extend(records.iter().cloned());
+                    for (index, (act, result)) in acts.iter().zip(&appended).enumerate() {
+                        grown.push(RecordedAct {
+                            position: result.position,
+                            event_id: nth_event_id(event_id, index),
+                            recorded_at: chrono::DateTime::from_timestamp_micros(
+                                result.recorded_at_us,
+                            )
+                            .unwrap_or_default(),
+                            act: act.clone(),
+                        });
+                    }
+                    state
+                        .stream_cache()
+                        .put(stream, last.stream_version, Arc::new(grown));
                 }
                 return Ok(WriteOutcome {
                     stream: stream.to_owned(),

@@ -95,11 +95,11 @@ pub struct FiledCase {
     pub outcome: WriteOutcome,
 }
 
-fn parse_case_id(text: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_case_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::NotFound { what: "case" })
 }
 
-fn case_stream(case_id: Uuid) -> String {
+pub(crate) fn case_stream(case_id: Uuid) -> String {
     format!("case/{case_id}")
 }
 
@@ -125,7 +125,7 @@ fn scope_units(state: &CaseState) -> Vec<&str> {
 }
 
 /// Whether `principal` may read the case folded into `state`.
-fn may_read_state(principal: &Principal, state: &CaseState) -> bool {
+pub(crate) fn may_read_state(principal: &Principal, state: &CaseState) -> bool {
     let units = scope_units(state);
     let scope = CaseScope {
         township: state.township.as_ref().map_or("", UnitId::as_str),
@@ -190,8 +190,7 @@ pub async fn file_case(
         &stream,
         &write_headers,
         event_id,
-        |records| {
-            let acts = decode_records(records)?;
+        |acts| {
             let current = CaseState::replay(acts.iter().map(|recorded| &recorded.act));
             if sealed.is_none() {
                 let mut keys = state.keys().clone();
@@ -359,8 +358,7 @@ pub async fn record_act(
         &stream,
         &write_headers,
         event_id,
-        |records| {
-            let acts = decode_records(records)?;
+        |acts| {
             let current = CaseState::replay(acts.iter().map(|recorded| &recorded.act));
             if current.case_id.is_none() || !may_read_state(&principal, &current) {
                 return Err(ApiError::NotFound { what: "case" });
