@@ -30,6 +30,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod json;
 pub mod keys;
 pub mod metrics;
@@ -65,6 +66,7 @@ pub struct AppState {
 
 struct Inner {
     ledger: Ledger,
+    evidence: Option<caseledger_evidence::Evidence>,
     live: LiveProjections,
     reader: Reader,
     rules: Arc<Rules>,
@@ -89,12 +91,19 @@ pub struct AppStateBuilder {
     rules: Rules,
     tokens: Option<Arc<dyn TokenTree>>,
     limits: Limits,
+    evidence: Option<caseledger_evidence::Evidence>,
 }
 
 impl AppStateBuilder {
     /// Sets the limits (default: [`Limits::default`]).
     pub fn limits(mut self, limits: Limits) -> AppStateBuilder {
         self.limits = limits;
+        self
+    }
+
+    /// Serves the ledger's evidence (Merkle proofs, checkpoints, bundles) from `evidence`.
+    pub fn evidence(mut self, evidence: caseledger_evidence::Evidence) -> AppStateBuilder {
+        self.evidence = Some(evidence);
         self
     }
 
@@ -117,6 +126,7 @@ impl AppStateBuilder {
         Ok(AppState {
             inner: Arc::new(Inner {
                 ledger,
+                evidence: self.evidence,
                 live: self.opened.live,
                 reader: self.opened.reader,
                 rules: Arc::new(self.rules),
@@ -155,12 +165,18 @@ impl AppState {
             rules,
             tokens: None,
             limits: Limits::default(),
+            evidence: None,
         }
     }
 
     /// The ledger.
     pub fn ledger(&self) -> &Ledger {
         &self.inner.ledger
+    }
+
+    /// The ledger's evidence, when the service was opened with a signing key.
+    pub fn evidence(&self) -> Option<&caseledger_evidence::Evidence> {
+        self.inner.evidence.as_ref()
     }
 
     /// The projections, for rebuilds and checkpoints.
@@ -282,6 +298,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::audit::router())
         .merge(routes::events::router())
         .merge(routes::cases::router())
+        .merge(routes::evidence::router())
         .merge(routes::firms::router())
         .merge(routes::reports::router())
         .merge(routes::public::router())

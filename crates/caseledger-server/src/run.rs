@@ -10,7 +10,7 @@ use caseledger_domain::principal::{Principal, Role};
 use crate::auth::{IssuedToken, LedgerTokenTree, TokenEntry, TokenPrincipal, TokenStore};
 use crate::config::ServerConfig;
 use crate::rules::{embedded_rules, load_rules};
-use crate::{open_ledger, AppState};
+use crate::AppState;
 
 /// Why a command failed; the message is for the operator, in Chinese and English.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +49,19 @@ pub fn rules_of(config: &ServerConfig) -> Result<Rules, RunError> {
 /// Opens a ledger folder and builds the service's state over it.
 pub fn open_state(data: &Path, config: &ServerConfig) -> Result<AppState, RunError> {
     let rules = rules_of(config)?;
-    let opened = open_ledger(data, &config.origin).map_err(|error| RunError(error.to_string()))?;
+    // The checkpoint key: refused when the group or others can read it (see crate::evidence).
+    let key_path = crate::evidence::default_key_path(data);
+    let key = crate::evidence::load_or_create_key(data, &key_path, &config.origin)
+        .map_err(|error| RunError(error.to_string()))?;
+    let (opened, evidence) = crate::evidence::open_ledger_with_evidence(
+        data,
+        &config.origin,
+        caseledger_evidence::EvidenceOptions::new(key),
+    )
+    .map_err(|error| RunError(error.to_string()))?;
     AppState::builder(opened, rules)
         .limits(config.limits.clone())
+        .evidence(evidence)
         .build()
         .map_err(|error| fail("打开台账存储失败", "cannot open the ledger's store", error))
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod evidence;
 pub mod events;
 pub mod firms;
 pub mod public;
