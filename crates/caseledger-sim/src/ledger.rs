@@ -92,55 +92,86 @@ impl SimStep {
     }
 }
 
+/// Batches the generating thread may run ahead of the appending one. Two keep the writer
+/// busy while the next batch is generated without holding much memory.
+const BATCHES_AHEAD_MAX: usize = 2;
+
 /// Appends every step of `steps` to `ledger`, in batches of [`APPEND_BATCH_STEPS_MAX`]
 /// through `append_many_blocking`, calling `progress` after each batch. The ledger's head
 /// must be one before the first step's position (an empty ledger for the default
 /// `first_position` of 1); every step must land at its simulated position.
 ///
+/// The steps are generated on the calling thread while a second thread appends the batches
+/// in order, one `append_many` at a time (the log keeps one caller's batches in order).
 /// Call it from a plain thread, not from inside an async runtime (the server's demo command
 /// can use `tokio::task::spawn_blocking`).
 pub fn append_all<I>(
     ledger: &Ledger,
     steps: I,
-    mut progress: impl FnMut(AppendProgress),
+    mut progress: impl FnMut(AppendProgress) + Send,
 ) -> Result<AppendSummary, AppendError>
 where
     I: IntoIterator<Item = Result<SimStep, SimError>>,
 {
     let started = Instant::now();
-    let mut appended = 0u64;
-    let mut batch: Vec<AppendRequest> = Vec::with_capacity(APPEND_BATCH_STEPS_MAX);
-    let mut batch_first = 0u64;
-    let mut next_expected: Option<u64> = None;
-    let mut flush = |batch: &mut Vec<AppendRequest>,
-                     first: u64,
-                     appended: &mut u64|
-     -> Result<(), AppendError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let requests = std::mem::take(batch);
-        let results = ledger.append_many_blocking(requests)?;
-        for (offset, result) in results.iter().enumerate() {
-            let expected = first + offset as u64;
-            if result.position != expected {
-                return Err(AppendError::PositionMismatch {
-                    expected,
-                    actual: result.position,
+    let (sender, receiver) =
+        std::sync::mpsc::sync_channel::<(u64, Vec<AppendRequest>)>(BATCHES_AHEAD_MAX);
+    std::thread::scope(|scope| {
+        let appender = scope.spawn(move || -> Result<u64, AppendError> {
+            let mut appended = 0u64;
+            for (first, requests) in receiver {
+                let count = requests.len() as u64;
+                let results = ledger.append_many_blocking(requests)?;
+                for (offset, result) in results.iter().enumerate() {
+                    let expected = first + offset as u64;
+                    if result.position != expected {
+                        return Err(AppendError::PositionMismatch {
+                            expected,
+                            actual: result.position,
+                        });
+                    }
+                }
+                appended += count;
+                progress(AppendProgress {
+                    appended,
+                    position: first + count - 1,
+                    elapsed_seconds: started.elapsed().as_secs_f64(),
                 });
             }
-        }
-        *appended += results.len() as u64;
-        progress(AppendProgress {
-            appended: *appended,
-            position: first + results.len() as u64 - 1,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
+            Ok(appended)
         });
-        Ok(())
-    };
+        let generated = generate_batches(ledger, steps, &sender);
+        drop(sender);
+        let appended = appender
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // The appender's error explains a generation stop caused by a closed channel.
+        let appended = appended?;
+        generated?;
+        Ok(AppendSummary {
+            appended,
+            head: ledger.head().position,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+        })
+    })
+}
+
+/// Runs the simulation and hands its steps to the appender in batches. Stops early when the
+/// appender has hung up (it failed; its error is the one reported).
+fn generate_batches<I>(
+    ledger: &Ledger,
+    steps: I,
+    sender: &std::sync::mpsc::SyncSender<(u64, Vec<AppendRequest>)>,
+) -> Result<(), AppendError>
+where
+    I: IntoIterator<Item = Result<SimStep, SimError>>,
+{
+    let mut batch: Vec<AppendRequest> = Vec::with_capacity(APPEND_BATCH_STEPS_MAX);
+    let mut batch_first = 0u64;
+    let mut checked_start = false;
     for step in steps {
         let step = step?;
-        if next_expected.is_none() {
+        if !checked_start {
             let head = ledger.head().position;
             if head + 1 != step.position {
                 return Err(AppendError::WrongStart {
@@ -148,20 +179,21 @@ where
                     expected: step.position,
                 });
             }
+            checked_start = true;
         }
-        next_expected = Some(step.position + 1);
         if batch.is_empty() {
             batch_first = step.position;
         }
         batch.push(step.into_append_request());
         if batch.len() >= APPEND_BATCH_STEPS_MAX {
-            flush(&mut batch, batch_first, &mut appended)?;
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(APPEND_BATCH_STEPS_MAX));
+            if sender.send((batch_first, full)).is_err() {
+                return Ok(());
+            }
         }
     }
-    flush(&mut batch, batch_first, &mut appended)?;
-    Ok(AppendSummary {
-        appended,
-        head: ledger.head().position,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-    })
+    if !batch.is_empty() {
+        let _ = sender.send((batch_first, batch));
+    }
+    Ok(())
 }
