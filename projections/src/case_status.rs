@@ -550,9 +550,8 @@ impl Projection for CaseStatusProjection {
         VERSION
     }
 
-    fn apply(&mut self, record: &Input, tx: &mut Tx<'_>) -> Result<(), Error> {
-        let event = crate::decode::event(record)?;
-        self.apply_event(&event, tx)
+    fn apply(&mut self, input: &Input<'_>, tx: &mut Tx<'_>) -> Result<(), Error> {
+        self.apply_event(input.event()?, tx)
     }
 
     fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), Error> {

@@ -13,7 +13,7 @@
 //! again if the projection's version changed meanwhile).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use caseledger_record::Record;
@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+use crate::facts::Event;
 use crate::store::{KvStore, KvTree, StoreError, Writes};
 use crate::Error;
 
@@ -31,8 +32,26 @@ pub const META_TREE: &str = "proj/meta";
 /// with 0xFF so that it sorts after every data key (data keys start with ASCII).
 pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 
-/// One record as a projection sees it. The position is inside the record.
-pub type Input = Record;
+/// Present while a commit written in several parts is under way (see `apply_in_parts`).
+pub const UNFINISHED_KEY: &[u8] = b"\xffunfinished";
+
+/// One record as a projection sees it: the record, and its act decoded into facts once for
+/// all projections (on first use, by whichever projection asks first).
+pub struct Input<'a> {
+    /// The record. The position is inside it.
+    pub record: &'a Record,
+    decoded: &'a OnceLock<Result<Event, Error>>,
+}
+
+impl<'a> Input<'a> {
+    /// The record's facts, decoded through the domain's act decoder.
+    pub fn event(&self) -> Result<&'a Event, Error> {
+        self.decoded
+            .get_or_init(|| crate::decode::event(self.record))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
 
 /// Anything that holds a record: the record itself, or the log's committed form.
 pub trait AsRecord: Sync {
@@ -58,7 +77,7 @@ pub trait Projection: Send {
     /// Bumped whenever the stored form or the fold changes; a change triggers a rebuild.
     fn version(&self) -> u32;
     /// Folds one record.
-    fn apply(&mut self, record: &Input, tx: &mut Tx<'_>) -> Result<(), Error>;
+    fn apply(&mut self, input: &Input<'_>, tx: &mut Tx<'_>) -> Result<(), Error>;
     /// Stages every cached change into `tx`; called before each commit.
     fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), Error>;
     /// Forgets cached state: after a failed batch, or to bound memory after a commit.
@@ -420,6 +439,8 @@ pub struct Options {
     pub cache_entries_max: usize,
     /// Fold the projections on several threads when a chunk is at least this large.
     pub parallel_records_min: usize,
+    /// Keys per storage batch when a commit is large (see `apply_in_parts`).
+    pub batch_keys_max: usize,
     /// Test hook: fail a rebuild or catch-up after this many commits, as a crash would.
     pub fail_after_commits: Option<u64>,
 }
@@ -431,6 +452,7 @@ impl Default for Options {
             commit_records: 262_144,
             cache_entries_max: 1_000_000,
             parallel_records_min: 4_096,
+            batch_keys_max: 4_096,
             fail_after_commits: None,
         }
     }
@@ -526,7 +548,13 @@ impl Projections {
             };
             // A shadow is needed when nothing was built, when the version changed, or when a
             // rebuild was interrupted (it resumes if its version is still current).
-            let current = entry.active.is_some_and(|active| active.version == version);
+            // An active generation whose last commit was cut short is rebuilt too.
+            let unfinished = match &tree {
+                Some(tree) => is_unfinished(tree.as_ref())?,
+                None => false,
+            };
+            let current =
+                !unfinished && entry.active.is_some_and(|active| active.version == version);
             if current && entry.building.is_none() {
                 targets.push(Target {
                     member: index,
@@ -623,6 +651,7 @@ impl Projections {
     /// checkpoint. Records already folded are skipped; a gap is an error (the projection
     /// then needs a catch-up, which the next open does).
     pub fn apply<R: AsRecord>(&mut self, records: &[R]) -> Result<(), Error> {
+        let decoded = undecoded(records.len());
         for member in &mut self.members {
             let Some(tree) = member.tree.clone() else {
                 return Err(Error::NotBuilt(member.projection.name().to_string()));
@@ -634,6 +663,7 @@ impl Projections {
                 &mut member.checkpoint,
                 &mut writes,
                 records,
+                &decoded,
             )
             .and_then(|()| {
                 commit(
@@ -641,7 +671,7 @@ impl Projections {
                     tree.as_ref(),
                     member.checkpoint,
                     writes,
-                    self.options.cache_entries_max,
+                    &self.options,
                 )
             });
             if let Err(error) = result {
@@ -690,6 +720,7 @@ impl Projections {
         let mut since_commit = 0usize;
         let mut commits = 0u64;
         let mut records_read = 0u64;
+        let (mut fold_seconds, mut commit_seconds) = (0.0, 0.0);
         while next <= head {
             let want = usize::try_from(head - next + 1)
                 .unwrap_or(usize::MAX)
@@ -709,11 +740,15 @@ impl Projections {
             }
             next = last.position + 1;
             records_read += records.len() as u64;
+            let fold_started = Instant::now();
             self.fold_targets(&mut targets, &records)?;
+            fold_seconds += fold_started.elapsed().as_secs_f64();
             since_commit += records.len();
             if since_commit >= self.options.commit_records || next > head {
                 since_commit = 0;
+                let commit_started = Instant::now();
                 self.commit_targets(&mut targets)?;
+                commit_seconds += commit_started.elapsed().as_secs_f64();
                 commits += 1;
                 let seconds = started.elapsed().as_secs_f64();
                 progress(&Progress {
@@ -730,6 +765,12 @@ impl Projections {
         }
         // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
         self.store.flush()?;
+        if std::env::var_os("CASELEDGER_PROJECTIONS_TIMING").is_some() {
+            eprintln!(
+                "  {records_read} records: read {:.2} s, fold {fold_seconds:.2} s, commit {commit_seconds:.2} s",
+                started.elapsed().as_secs_f64() - fold_seconds - commit_seconds
+            );
+        }
         let mut summary = Summary {
             projections: Vec::new(),
             records: records_read,
@@ -775,6 +816,7 @@ impl Projections {
                 .expect("each member has one target");
             work.push((target, projection));
         }
+        let decoded = undecoded(records.len());
         let fold = |(target, projection): &mut (&mut Target, &mut Box<dyn Projection>)| {
             let mut writes = std::mem::take(&mut target.writes);
             let result = fold_into(
@@ -783,6 +825,7 @@ impl Projections {
                 &mut target.checkpoint,
                 &mut writes,
                 records,
+                &decoded,
             );
             target.writes = writes;
             result
@@ -809,17 +852,51 @@ impl Projections {
     }
 
     fn commit_targets(&mut self, targets: &mut [Target]) -> Result<(), Error> {
+        let options = &self.options;
+        let mut projections: Vec<Option<&mut Box<dyn Projection>>> = self
+            .members
+            .iter_mut()
+            .map(|member| Some(&mut member.projection))
+            .collect();
+        let mut work: Vec<(&mut Target, &mut Box<dyn Projection>)> = Vec::new();
         for target in targets.iter_mut() {
-            let member = &mut self.members[target.member];
+            let projection = projections[target.member]
+                .take()
+                .expect("each member has one target");
+            work.push((target, projection));
+        }
+        let staged: usize = work.iter().map(|(target, _)| target.writes.len()).sum();
+        let one = |(target, projection): &mut (&mut Target, &mut Box<dyn Projection>)| {
             commit(
-                member.projection.as_mut(),
+                projection.as_mut(),
                 target.tree.as_ref(),
                 target.checkpoint,
                 std::mem::take(&mut target.writes),
-                self.options.cache_entries_max,
-            )?;
+                options,
+            )
+        };
+        // Each projection has its own tree, so large commits run side by side.
+        if staged + work.len() * options.parallel_records_min >= options.parallel_records_min * 8
+            && work.len() > 1
+        {
+            let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = work
+                    .iter_mut()
+                    .map(|item| scope.spawn(|| one(item)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            Err(Error::Source("a commit thread panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+            results.into_iter().collect()
+        } else {
+            work.iter_mut().try_for_each(one)
         }
-        Ok(())
     }
 }
 
@@ -835,8 +912,8 @@ fn start_shadow(
     resume: bool,
 ) -> Result<Target, Error> {
     if let Some(building) = entry.building {
-        if resume && building.version == version {
-            let tree = store.open_tree(&generation_tree(name, building.number))?;
+        let tree = store.open_tree(&generation_tree(name, building.number))?;
+        if resume && building.version == version && !is_unfinished(tree.as_ref())? {
             let checkpoint = read_checkpoint(tree.as_ref())?;
             return Ok(Target {
                 member,
@@ -908,16 +985,22 @@ fn drop_retired(
     Ok(())
 }
 
+/// One empty decoding slot per record.
+fn undecoded(count: usize) -> Vec<OnceLock<Result<Event, Error>>> {
+    (0..count).map(|_| OnceLock::new()).collect()
+}
+
 fn fold_into<R: AsRecord>(
     projection: &mut dyn Projection,
     tree: &dyn KvTree,
     checkpoint: &mut u64,
     writes: &mut Writes,
     records: &[R],
+    decoded: &[OnceLock<Result<Event, Error>>],
 ) -> Result<(), Error> {
     let mut tx = Tx::new(tree, std::mem::take(writes));
     let mut result = Ok(());
-    for record in records.iter().map(AsRecord::record) {
+    for (record, decoded) in records.iter().map(AsRecord::record).zip(decoded) {
         if record.position <= *checkpoint {
             continue;
         }
@@ -929,7 +1012,7 @@ fn fold_into<R: AsRecord>(
             });
             break;
         }
-        if let Err(error) = projection.apply(record, &mut tx) {
+        if let Err(error) = projection.apply(&Input { record, decoded }, &mut tx) {
             result = Err(error);
             break;
         }
@@ -944,7 +1027,7 @@ fn commit(
     tree: &dyn KvTree,
     checkpoint: u64,
     writes: Writes,
-    cache_entries_max: usize,
+    options: &Options,
 ) -> Result<(), Error> {
     let mut tx = Tx::new(tree, writes);
     projection.flush(&mut tx)?;
@@ -953,11 +1036,48 @@ fn commit(
         return Ok(());
     }
     writes.put(CHECKPOINT_KEY.to_vec(), checkpoint.to_be_bytes().to_vec());
-    tree.apply_batch(writes)?;
-    if projection.cached() > cache_entries_max {
+    let batch_keys_max = options.batch_keys_max.max(2);
+    if writes.len() <= batch_keys_max {
+        tree.apply_batch(writes)?;
+    } else {
+        apply_in_parts(tree, writes, batch_keys_max)?;
+    }
+    if projection.cached() > options.cache_entries_max {
         projection.discard();
     }
     Ok(())
+}
+
+/// Applies a large commit as several storage batches. sled pins one epoch for a whole batch,
+/// so a batch of hundreds of thousands of keys piles up garbage and slows every insert; parts
+/// of a few thousand keys do not. The commit is then not atomic by itself: the first part
+/// sets [`UNFINISHED_KEY`], and the last part, which holds the checkpoint, removes it. A
+/// crash in between leaves the marker, and a generation found with it is rebuilt.
+fn apply_in_parts(tree: &dyn KvTree, writes: Writes, batch_keys_max: usize) -> Result<(), Error> {
+    let mut part = Writes::default();
+    part.put(UNFINISHED_KEY.to_vec(), Vec::new());
+    let mut checkpoint = None;
+    for (key, value) in writes.entries {
+        if key == CHECKPOINT_KEY {
+            checkpoint = value;
+            continue;
+        }
+        part.entries.insert(key, value);
+        if part.len() >= batch_keys_max {
+            tree.apply_batch(std::mem::take(&mut part))?;
+        }
+    }
+    if let Some(checkpoint) = checkpoint {
+        part.put(CHECKPOINT_KEY.to_vec(), checkpoint);
+    }
+    part.delete(UNFINISHED_KEY.to_vec());
+    tree.apply_batch(part)?;
+    Ok(())
+}
+
+/// Whether a commit split into parts was interrupted in this tree.
+pub fn is_unfinished(tree: &dyn KvTree) -> Result<bool, Error> {
+    Ok(tree.get(UNFINISHED_KEY)?.is_some())
 }
 
 /// Data trees already opened, by projection name: (generation number, tree).

@@ -27,6 +27,8 @@ fn options(commit_records: usize, cache_entries_max: usize) -> Options {
         commit_records,
         cache_entries_max,
         parallel_records_min: 64,
+        // Small parts, so that large commits take the multi-part path too.
+        batch_keys_max: 300,
         fail_after_commits: None,
     }
 }

@@ -32,7 +32,8 @@ impl Projection for Tally {
     fn version(&self) -> u32 {
         self.version
     }
-    fn apply(&mut self, record: &Input, tx: &mut Tx<'_>) -> Result<(), Error> {
+    fn apply(&mut self, input: &Input<'_>, tx: &mut Tx<'_>) -> Result<(), Error> {
+        let record = input.record;
         let key = format!("k/{}", record.kind).into_bytes();
         *self.kinds.get_or_insert_with(tx, &key, || 0)? += u64::from(self.version);
         tx.put(

@@ -1,0 +1,234 @@
+//! Projection benchmarks on a realistic ledger: a simulated county history (valid acts from
+//! the domain's `decide`) appended through the real writer, then
+//! - a rebuild of all projections from the log (records/s; budget ≥ 250,000),
+//! - case-status lookups (p99; budget ≤ 50 µs),
+//! - workload queries over the whole history (p99; budget ≤ 5 ms).
+//!
+//! `cargo bench -p caseledger-projections --bench projections` builds a 1,000,000-record
+//! ledger in a temporary folder. `CASELEDGER_BENCH_RECORDS` changes the size and
+//! `CASELEDGER_BENCH_DIR` keeps the ledger in (and reuses it from) a folder.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use caseledger_log::{Ledger, LedgerOptions};
+use caseledger_projections::case_status::CaseQueries;
+use caseledger_projections::workload::WorkloadQueries;
+use caseledger_projections::{all, KvStore, Options, PageRequest, Projections, Reader};
+use chrono::NaiveDate;
+
+const ORIGIN: &str = "caseledger.bench/anhua";
+
+fn build_ledger(dir: &Path, records: usize) {
+    let rules = support::rules();
+    let started = Instant::now();
+    let mut sim = support::Sim::new(
+        &rules,
+        2026,
+        support::SimOptions {
+            step_seconds_max: 100,
+            open_cases: 2_000,
+            ..support::SimOptions::default()
+        },
+    );
+    sim.run(records);
+    let steps = std::mem::take(&mut sim.steps);
+    drop(sim);
+    println!(
+        "simulated {} acts in {:.1} s (last at {})",
+        steps.len(),
+        started.elapsed().as_secs_f64(),
+        steps
+            .last()
+            .map(|step| step.at.to_rfc3339())
+            .unwrap_or_default()
+    );
+    let started = Instant::now();
+    let ledger = Ledger::open(dir, LedgerOptions::new(ORIGIN)).expect("ledger opens");
+    support::append_all(&ledger, &steps, 1_000);
+    println!(
+        "appended {} records in {:.1} s",
+        ledger.head().position,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    let p99 = percentile(&samples, 0.99);
+    println!(
+        "{name}: n={} p50={:?} p90={:?} p99={:?} max={:?}",
+        samples.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.90),
+        p99,
+        samples.last().copied().unwrap_or_default()
+    );
+    p99
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and expects a
+    // quick run, so the size shrinks then.
+    let benching = std::env::args().any(|arg| arg == "--bench");
+    let records: usize = std::env::var("CASELEDGER_BENCH_RECORDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(if benching { 1_000_000 } else { 5_000 });
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir: PathBuf = std::env::var_os("CASELEDGER_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp.path().join("ledger"));
+    let existing = Ledger::open_existing(&dir, LedgerOptions::new(""))
+        .map(|ledger| ledger.head().position)
+        .unwrap_or(0);
+    if existing < records as u64 {
+        if existing > 0 {
+            std::fs::remove_dir_all(&dir).expect("clears the old bench ledger");
+        }
+        build_ledger(&dir, records);
+    }
+    let ledger = Ledger::open_existing(&dir, LedgerOptions::new("")).expect("ledger opens");
+    let head = ledger.head().position;
+    let store: Arc<dyn KvStore> = Arc::new(ledger.store());
+
+    // The floor: reading and decoding every record, with nothing folded.
+    let started = Instant::now();
+    let mut position = 1;
+    let mut payload_bytes = 0usize;
+    while position <= head {
+        let batch = ledger.read_range(position, 16_384).expect("reads");
+        position += batch.len() as u64;
+        payload_bytes += batch
+            .iter()
+            .map(|stored| stored.record.payload.len())
+            .sum::<usize>();
+    }
+    let read_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "read the log alone: {head} records ({} MiB of payload) in {read_seconds:.2} s = {:.0} records/s",
+        payload_bytes >> 20,
+        head as f64 / read_seconds
+    );
+
+    // Build (or catch up) once, then time a full rebuild of all four projections.
+    let (mut projections, opened) = Projections::open(
+        store.clone(),
+        all(),
+        &ledger,
+        Options::default(),
+        &mut |_| {},
+    )
+    .expect("projections open");
+    println!(
+        "opened projections: {} records folded in {:.2} s",
+        opened.records, opened.seconds
+    );
+    let started = Instant::now();
+    let verbose = std::env::var_os("CASELEDGER_BENCH_VERBOSE").is_some();
+    let summary = projections
+        .rebuild(&[], &ledger, &mut |progress| {
+            if verbose {
+                println!(
+                    "  {:.2} s: {} of {}",
+                    started.elapsed().as_secs_f64(),
+                    progress.done,
+                    progress.head
+                );
+            }
+        })
+        .expect("rebuilds");
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = summary.records as f64 / seconds;
+    println!(
+        "rebuild all projections: {} records in {:.2} s = {:.0} records/s (budget 250000)",
+        summary.records, seconds, rate
+    );
+
+    let reader = Reader::new(store).expect("reader");
+    for name in caseledger_projections::NAMES {
+        let tree = reader.tree(name).expect("built");
+        let mut entries = 0u64;
+        let mut bytes = 0usize;
+        tree.scan(&[], None, &mut |key, value| {
+            entries += 1;
+            bytes += key.len() + value.len();
+            caseledger_projections::Scan::Continue
+        })
+        .expect("scans");
+        println!("  {name}: {entries} entries, {} MiB", bytes >> 20);
+    }
+    let cases = CaseQueries::new(reader.clone());
+    let workload = WorkloadQueries::new(reader);
+
+    // Case ids from the filings in the log.
+    let mut ids = Vec::new();
+    let mut position = 1;
+    while position <= head {
+        let batch = ledger.read_range(position, 50_000).expect("reads");
+        position += batch.len() as u64;
+        ids.extend(
+            batch
+                .into_iter()
+                .filter(|stored| stored.record.kind == "ComplaintFiled")
+                .filter_map(|stored| {
+                    stored
+                        .record
+                        .stream
+                        .strip_prefix("case/")
+                        .map(str::to_string)
+                }),
+        );
+    }
+    println!("{} cases in the ledger", ids.len());
+    let at_us = chrono::Utc::now().timestamp_micros();
+    let mut rng = support::Rng::new(9);
+    let lookups = if benching { 100_000 } else { 1_000 };
+    let mut samples = Vec::with_capacity(lookups);
+    for _ in 0..lookups {
+        let id = rng.pick(&ids);
+        let started = Instant::now();
+        let view = cases.case_at(id, at_us).expect("lookup");
+        samples.push(started.elapsed());
+        assert!(view.is_some(), "case {id} is projected");
+    }
+    let lookup_p99 = report("case-status lookup (with overdue evaluation)", samples);
+
+    let units: Vec<String> = workload
+        .units(&PageRequest::first(500))
+        .expect("units")
+        .items;
+    let from = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+    let to = NaiveDate::from_ymd_opt(2027, 12, 31).expect("date");
+    let queries = if benching { 5_000 } else { 100 };
+    let mut samples = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let unit = rng.pick(&units);
+        let started = Instant::now();
+        let result = workload.workload(unit, from, to, at_us).expect("workload");
+        samples.push(started.elapsed());
+        assert_eq!(&result.unit, unit);
+    }
+    let workload_p99 = report(
+        &format!(
+            "workload query over {} cases, {} units, two years",
+            ids.len(),
+            units.len()
+        ),
+        samples,
+    );
+    println!(
+        "summary: records={head} rebuild_records_per_second={rate:.0} lookup_p99_us={:.1} workload_p99_ms={:.2}",
+        lookup_p99.as_secs_f64() * 1e6,
+        workload_p99.as_secs_f64() * 1e3
+    );
+}
