@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod keygen;
 mod log;
 mod serve;
 mod token;
@@ -36,6 +37,8 @@ enum Command {
     Token(token::Args),
     /// 演示 / Create (or reopen) ./demo-data with a synthetic county year and serve it.
     Demo(demo::Args),
+    /// 生成检查点签名密钥 / Generate the checkpoint signing key (0600) and its verifier key.
+    Keygen(keygen::Args),
 }
 
 /// Exit status for usage and I/O errors.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Keygen(args) => keygen::run(args),
     };
     match result {
         Ok(code) => code,
