@@ -69,7 +69,7 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
                 }
             })
         };
-        let wait_ms = 1_100 + random.next() % 1_400;
+        let wait_ms = 1_000 + random.next() % 1_000;
         std::thread::sleep(Duration::from_millis(wait_ms));
         // std's `Child::kill` is SIGKILL on Unix: no destructor, no flush, no chance to finish
         // the batch in flight.
