@@ -64,8 +64,12 @@ pub struct LedgerOptions {
     pub origin: String,
     /// Appends waiting for the writer at most; further submitters wait for room.
     pub queue_requests_max: usize,
-    /// Records in one writer batch at most (one flush, one head-file write).
+    /// Records in one writer batch at most (one flush, one head-file write); also the most
+    /// requests one `append_many` may carry.
     pub batch_records_max: usize,
+    /// Payload bytes in one writer batch, roughly: the writer stops taking more requests into a
+    /// batch once it holds this many (one sled value stays well below sled's blob threshold).
+    pub batch_bytes_max: usize,
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
     /// Streams whose current version the writer keeps in memory at most; beyond that it
@@ -77,13 +81,14 @@ pub struct LedgerOptions {
 }
 
 impl LedgerOptions {
-    /// Defaults sized for the service: 16,384 queued requests, batches of up to 4,096 records,
-    /// 256 MiB of cache.
+    /// Defaults sized for the service: 16,384 queued requests, batches of up to 4,096 records
+    /// or about 1 MiB of payload, 256 MiB of cache.
     pub fn new(origin: impl Into<String>) -> LedgerOptions {
         LedgerOptions {
             origin: origin.into(),
             queue_requests_max: 16_384,
             batch_records_max: 4_096,
+            batch_bytes_max: 1024 * 1024,
             cache_bytes: 256 * 1024 * 1024,
             stream_cache_entries_max: 1 << 20,
             tail_check_records: 4_096,

@@ -615,12 +615,20 @@ impl Writer {
 
     fn serve(&mut self) {
         while let Some(first) = self.receiver.blocking_recv() {
+            let payload_bytes = |job: &Job| -> usize {
+                job.requests
+                    .iter()
+                    .map(|request| request.payload.len())
+                    .sum()
+            };
+            let mut count = first.requests.len();
+            let mut bytes = payload_bytes(&first);
             let mut jobs = vec![first];
-            let mut count = jobs[0].requests.len();
-            while count < self.options.batch_records_max {
+            while count < self.options.batch_records_max && bytes < self.options.batch_bytes_max {
                 match self.receiver.try_recv() {
                     Ok(job) => {
                         count += job.requests.len();
+                        bytes += payload_bytes(&job);
                         jobs.push(job);
                     }
                     Err(_) => break,
@@ -673,8 +681,15 @@ impl Writer {
     fn decide(
         &mut self,
         pending: &mut Pending,
-        requests: &[AppendRequest],
+        requests: Vec<AppendRequest>,
     ) -> Result<Vec<Outcome>, Error> {
+        if requests.len() > self.options.batch_records_max {
+            return Err(Error::invalid(format!(
+                "{} requests in one atomic append, at most {} allowed / 一次追加过多",
+                requests.len(),
+                self.options.batch_records_max
+            )));
+        }
         for (index, request) in requests.iter().enumerate() {
             validate(request)?;
             if requests[..index]
@@ -689,7 +704,7 @@ impl Writer {
         let mark = pending.records.len();
         let mut job_versions: HashMap<&str, u64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(requests.len());
-        for request in requests {
+        for request in &requests {
             let id = *request.event_id.as_bytes();
             if let Some(&index) = pending.events.get(&id) {
                 if same_content(&pending.records[index].record, request) {
@@ -727,7 +742,8 @@ impl Writer {
         }
         // Everything checked: now the records of this job are built and chained.
         let mut built = mark;
-        for (request, outcome) in requests.iter().zip(outcomes.iter_mut()) {
+        // The requests are consumed: their strings and payload move into the records.
+        for (request, outcome) in requests.into_iter().zip(outcomes.iter_mut()) {
             if !matches!(outcome, Outcome::New(usize::MAX)) {
                 continue;
             }
@@ -737,13 +753,13 @@ impl Writer {
                 position: self.next_position,
                 prev_hash: self.last_hash,
                 recorded_at_us,
-                stream: request.stream.clone(),
+                stream: request.stream,
                 stream_version: request.expected_version + 1,
                 event_id: *request.event_id.as_bytes(),
-                actor: request.actor.clone(),
-                kind: request.kind.clone(),
+                actor: request.actor,
+                kind: request.kind,
                 schema_version: request.schema_version,
-                payload: request.payload.clone(),
+                payload: request.payload,
             };
             let bytes = record.encode();
             let hash = record_hash(&bytes);
@@ -752,7 +768,7 @@ impl Writer {
             self.last_recorded_at_us = recorded_at_us;
             pending
                 .versions
-                .insert(request.stream.clone(), record.stream_version);
+                .insert(record.stream.clone(), record.stream_version);
             pending.events.insert(record.event_id, built);
             pending.records.push(Committed {
                 position: record.position,
@@ -774,7 +790,7 @@ impl Writer {
         for job in jobs {
             // A job that fails leaves `pending` and the chain state as they were.
             let saved = (self.next_position, self.last_hash, self.last_recorded_at_us);
-            match self.decide(&mut pending, &job.requests) {
+            match self.decide(&mut pending, job.requests) {
                 Ok(outcomes) => decided.push((job.reply, outcomes)),
                 Err(error) => {
                     (self.next_position, self.last_hash, self.last_recorded_at_us) = saved;

@@ -202,6 +202,27 @@ fn invalid_requests_append_nothing() {
 }
 
 #[test]
+fn an_atomic_append_larger_than_a_batch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = LedgerOptions::new(ORIGIN);
+    options.batch_records_max = 2;
+    let ledger = Ledger::open(dir.path(), options).unwrap();
+    let error = ledger
+        .append_many_blocking(vec![
+            request("case/1", 0, "a"),
+            request("case/1", 1, "b"),
+            request("case/1", 2, "c"),
+        ])
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Invalid { .. }), "{error}");
+    assert_eq!(ledger.head().position, 0);
+    ledger
+        .append_many_blocking(vec![request("case/1", 0, "a"), request("case/1", 1, "b")])
+        .unwrap();
+    assert_eq!(ledger.head().position, 2);
+}
+
+#[test]
 fn reopening_continues_the_chain_and_checks_the_origin() {
     let dir = tempfile::tempdir().unwrap();
     let head = {
