@@ -3,7 +3,10 @@
 //! An [`Act`] is what the ledger stores: the record's `kind` is [`Act::kind`], its
 //! `schema_version` is [`Act::schema_version`], its payload is [`Act::encode_payload`] (the
 //! act's own struct in bincode 2, standard configuration, without the kind, which the record
-//! already carries) and its stream is [`Act::stream`] (`case/<uuid>` or `firm/<uscc>`).
+//! already carries) and its stream is [`Act::stream`] (`case/<uuid>`, `firm/<uscc>`,
+//! `governance/<uuid>` for a joint meeting or safety inspection, or a compound's id such as
+//! `compound/dongping/lanting-11` for its self-governance, fire-safety, liaison and
+//! maintenance-fund acts).
 //! [`Act::decode`] reverses it. In JSON an act is `{"act": "<kind>", …fields}`.
 //!
 //! Acts carry the facts their readers need, computed once by `decide`: deadlines, whether a
@@ -68,6 +71,20 @@ impl fmt::Display for CaseId {
     }
 }
 
+/// The id of a joint meeting or a safety inspection: a UUID chosen by the client. Its stream
+/// is `governance/<uuid>`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+pub struct GovernanceId(pub Uuid);
+
+impl fmt::Display for GovernanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The stream an act belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StreamId {
@@ -75,6 +92,12 @@ pub enum StreamId {
     Case(CaseId),
     /// `firm/<uscc>`.
     Firm(Uscc),
+    /// `governance/<uuid>` — one joint meeting or one safety inspection.
+    Governance(GovernanceId),
+    /// A compound's self-governance, fire-safety, liaison and maintenance-fund acts, named by
+    /// the compound's unit id (`compound/dongping/lanting-11`). Registry compound ids begin
+    /// with `compound/` (the governance rules require it), so the stream name is the id itself.
+    Compound(UnitId),
 }
 
 impl fmt::Display for StreamId {
@@ -82,6 +105,12 @@ impl fmt::Display for StreamId {
         match self {
             StreamId::Case(id) => write!(f, "case/{id}"),
             StreamId::Firm(uscc) => write!(f, "firm/{uscc}"),
+            StreamId::Governance(id) => write!(f, "governance/{id}"),
+            StreamId::Compound(unit) if unit.as_str().starts_with("compound/") => {
+                f.write_str(unit.as_str())
+            }
+            // Never produced by `decide` (it refuses such compounds); kept unambiguous.
+            StreamId::Compound(unit) => write!(f, "compound/{unit}"),
         }
     }
 }
@@ -97,6 +126,14 @@ impl FromStr for StreamId {
         }
         if let Some(rest) = text.strip_prefix("firm/") {
             return Uscc::new(rest).map(StreamId::Firm).map_err(|_| bad());
+        }
+        if let Some(rest) = text.strip_prefix("governance/") {
+            return Uuid::parse_str(rest)
+                .map(|id| StreamId::Governance(GovernanceId(id)))
+                .map_err(|_| bad());
+        }
+        if text.starts_with("compound/") {
+            return UnitId::new(text).map(StreamId::Compound).map_err(|_| bad());
         }
         Err(bad())
     }
@@ -975,6 +1012,204 @@ pub struct FirmCommended {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Governance acts (DOMAIN.md §5; the plan §四.(一), §四.(三), §五). The rules are in
+// [`crate::governance`].
+
+/// 联席会议类型 — why a joint meeting was held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MeetingKind {
+    /// 例会 — the regular meeting, every half year.
+    HalfYearly,
+    /// 临时会议 — called at once because of an emergency (突发情况).
+    Emergency,
+}
+
+/// 联席会议 — the Office convened a joint meeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct JointMeetingConvened {
+    /// The meeting (its stream).
+    pub meeting_id: GovernanceId,
+    /// Regular or emergency.
+    pub kind: MeetingKind,
+    /// The day it was held (China Standard Time).
+    pub held_on: NaiveDate,
+    /// 参会单位 — the units that attended.
+    pub attendees: Vec<UnitId>,
+    /// 议题 — the agenda items.
+    pub agenda: Vec<String>,
+    /// 议定事项 — what was decided.
+    pub decisions: Vec<String>,
+    /// Who convened it (the Office).
+    pub by: UnitId,
+}
+
+/// 安全生产抽查 — housing, with emergency, fire-rescue or urban-management, spot-checked
+/// compounds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SafetyInspectionRecorded {
+    /// The inspection (its stream).
+    pub inspection_id: GovernanceId,
+    /// The day of the inspection.
+    pub inspected_on: NaiveDate,
+    /// The compounds checked.
+    pub compounds: Vec<UnitId>,
+    /// The departments that joined housing.
+    pub departments: Vec<UnitId>,
+    /// 检查情况 — what was found.
+    pub findings: String,
+    /// 隐患 — the number of hazards found.
+    pub hazards: u32,
+    /// Who led it (housing or the Office).
+    pub by: UnitId,
+}
+
+/// 防火协议 — the community had owners and occupants of a compound with no management body
+/// sign a fire-safety agreement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FireSafetyAgreementSigned {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The day it was signed.
+    pub signed_on: NaiveDate,
+    /// How many owners and occupants signed (no names: they are residents' personal data).
+    pub signatories: u32,
+    /// 消防安全管理责任 — the responsibilities agreed.
+    pub responsibilities: String,
+    /// The community that organised it.
+    pub by: UnitId,
+}
+
+/// 业主大会成立.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OwnersAssemblyFormed {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The day of the first assembly meeting.
+    pub formed_on: NaiveDate,
+    /// The compound's community at the time.
+    pub community: UnitId,
+    /// The compound's township at the time.
+    pub township: UnitId,
+    /// The township or community that guided it.
+    pub by: UnitId,
+}
+
+/// 选举业主委员会 — the assembly elected the first owners' committee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OwnersCommitteeElected {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The day of the election.
+    pub elected_on: NaiveDate,
+    /// The number of members (an odd number, 5 to 11). No names: members are owners.
+    pub members: u32,
+    /// First day of the term.
+    pub term_starts_on: NaiveDate,
+    /// Last day of the term.
+    pub term_ends_on: NaiveDate,
+    /// The township or community that guided it.
+    pub by: UnitId,
+}
+
+/// 业主委员会备案 — the township filed the committee of the current term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OwnersCommitteeFiled {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// 备案编号.
+    pub filing_no: String,
+    /// The term filed: its first day.
+    pub term_starts_on: NaiveDate,
+    /// The township.
+    pub by: UnitId,
+}
+
+/// 换届 — a new committee term was elected; it must be filed again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OwnersCommitteeTermChanged {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The day of the election.
+    pub elected_on: NaiveDate,
+    /// The number of members (odd, 5 to 11).
+    pub members: u32,
+    /// First day of the new term.
+    pub term_starts_on: NaiveDate,
+    /// Last day of the new term.
+    pub term_ends_on: NaiveDate,
+    /// The township or community that guided it.
+    pub by: UnitId,
+}
+
+/// 专项维修资金使用申请 — an application to use the special maintenance fund was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MaintenanceFundApplied {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The application, chosen by the client; unique within the compound.
+    pub application_id: Uuid,
+    /// The amount asked for, in fen (分).
+    pub amount_fen: u64,
+    /// 用途 — the works it pays for.
+    pub purpose: String,
+    /// The township or community that recorded it on the owners' behalf.
+    pub by: UnitId,
+}
+
+/// 维修资金审核 — housing approved or rejected an application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MaintenanceFundReviewed {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The application.
+    pub application_id: Uuid,
+    /// Approved or rejected.
+    pub approved: bool,
+    /// The amount approved, in fen: at most the amount asked for; zero when rejected.
+    pub approved_fen: u64,
+    /// Why (required when rejected).
+    pub reason: String,
+    /// Housing or the Office.
+    pub by: UnitId,
+}
+
+/// 维修资金拨付 — housing paid out (part of) an approved application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MaintenanceFundDisbursed {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The application.
+    pub application_id: Uuid,
+    /// This payment, in fen.
+    pub amount_fen: u64,
+    /// Paid out for this application so far, this payment included, in fen. Never more
+    /// than the approved amount.
+    pub disbursed_total_fen: u64,
+    /// Housing or the Office.
+    pub by: UnitId,
+}
+
+/// 物管员 — the community named (and published in the compound) its property liaison.
+///
+/// The name and work contact are those of community staff acting in their office, published
+/// in the compound by the plan's own rule (§五.(一).23.(2): 指定专人……并在小区内公布), not a
+/// complainant's personal data; they are therefore stored in clear, not sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PropertyLiaisonNamed {
+    /// The compound (its stream).
+    pub compound: UnitId,
+    /// The liaison's name.
+    pub name: String,
+    /// The published work contact (office phone).
+    pub contact: String,
+    /// The day it was published in the compound.
+    pub published_on: NaiveDate,
+    /// The community.
+    pub by: UnitId,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Compact instants in payloads.
 
 /// An instant as whole seconds and nanoseconds since the Unix epoch in binary encodings (a few
@@ -1097,8 +1332,9 @@ pub enum ActDecodeError {
     /// The payload is larger than [`PAYLOAD_BYTES_MAX`].
     #[error("行为数据过大 / payload of {0} bytes exceeds {PAYLOAD_BYTES_MAX}")]
     TooLarge(usize),
-    /// A stream name is not `case/<uuid>` or `firm/<uscc>`.
-    #[error("流名称无效 / {0:?} is not a stream name (case/<uuid> or firm/<uscc>)")]
+    /// A stream name is not `case/<uuid>`, `firm/<uscc>`, `governance/<uuid>` or
+    /// `compound/<…>`.
+    #[error("流名称无效 / {0:?} is not a stream name (case/<uuid>, firm/<uscc>, governance/<uuid> or compound/<id>)")]
     Stream(String),
 }
 
@@ -1137,8 +1373,9 @@ macro_rules! acts {
     (
         case { $( $case:ident = $case_version:literal ),* $(,)? }
         firm { $( $firm:ident = $firm_version:literal ),* $(,)? }
+        governance { $( $gov:ident = $gov_version:literal ),* $(,)? }
     ) => {
-        /// Every act, case and firm. In JSON, `{"act": "<kind>", …fields}`.
+        /// Every act: case, firm and governance. In JSON, `{"act": "<kind>", …fields}`.
         #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "act")]
         pub enum Act {
@@ -1150,6 +1387,10 @@ macro_rules! acts {
                 #[doc = concat!("See [`", stringify!($firm), "`].")]
                 $firm($firm),
             )*
+            $(
+                #[doc = concat!("See [`", stringify!($gov), "`].")]
+                $gov($gov),
+            )*
         }
 
         impl Act {
@@ -1159,11 +1400,15 @@ macro_rules! acts {
             /// Every kind of act on a firm stream.
             pub const FIRM_KINDS: &'static [&'static str] = &[$(stringify!($firm)),*];
 
+            /// Every kind of act on a governance or compound stream.
+            pub const GOVERNANCE_KINDS: &'static [&'static str] = &[$(stringify!($gov)),*];
+
             /// The kind name, as stored in a record (`ComplaintFiled`).
             pub fn kind(&self) -> &'static str {
                 match self {
                     $( Act::$case(_) => stringify!($case), )*
                     $( Act::$firm(_) => stringify!($firm), )*
+                    $( Act::$gov(_) => stringify!($gov), )*
                 }
             }
 
@@ -1178,15 +1423,18 @@ macro_rules! acts {
                 match kind {
                     $( stringify!($case) => Some($case_version), )*
                     $( stringify!($firm) => Some($firm_version), )*
+                    $( stringify!($gov) => Some($gov_version), )*
                     _ => None,
                 }
             }
 
-            /// The stream it belongs to: `case/<uuid>` or `firm/<uscc>`.
+            /// The stream it belongs to: `case/<uuid>`, `firm/<uscc>`, `governance/<uuid>`
+            /// or the compound's id (`compound/…`).
             pub fn stream(&self) -> StreamId {
                 match self {
                     $( Act::$case(act) => StreamId::Case(act.case_id), )*
                     $( Act::$firm(act) => StreamId::Firm(act.firm.clone()), )*
+                    $( Act::$gov(act) => act.stream_id(), )*
                 }
             }
 
@@ -1196,6 +1444,7 @@ macro_rules! acts {
                 match self {
                     $( Act::$case(act) => encode_body(act), )*
                     $( Act::$firm(act) => encode_body(act), )*
+                    $( Act::$gov(act) => encode_body(act), )*
                 }
             }
 
@@ -1213,6 +1462,7 @@ macro_rules! acts {
                 match kind {
                     $( stringify!($case) => decode_body(kind, payload).map(Act::$case), )*
                     $( stringify!($firm) => decode_body(kind, payload).map(Act::$firm), )*
+                    $( stringify!($gov) => decode_body(kind, payload).map(Act::$gov), )*
                     _ => Err(ActDecodeError::UnknownKind(kind.to_string())),
                 }
             }
@@ -1223,6 +1473,7 @@ macro_rules! acts {
             vec![
                 $( (stringify!($case), $case_version, tagged_schema::<$case>("act", stringify!($case))), )*
                 $( (stringify!($firm), $firm_version, tagged_schema::<$firm>("act", stringify!($firm))), )*
+                $( (stringify!($gov), $gov_version, tagged_schema::<$gov>("act", stringify!($gov))), )*
             ]
         }
     };
@@ -1267,20 +1518,84 @@ acts! {
         CreditRepaired = 1,
         FirmCommended = 1,
     }
+    governance {
+        JointMeetingConvened = 1,
+        SafetyInspectionRecorded = 1,
+        FireSafetyAgreementSigned = 1,
+        OwnersAssemblyFormed = 1,
+        OwnersCommitteeElected = 1,
+        OwnersCommitteeFiled = 1,
+        OwnersCommitteeTermChanged = 1,
+        MaintenanceFundApplied = 1,
+        MaintenanceFundReviewed = 1,
+        MaintenanceFundDisbursed = 1,
+        PropertyLiaisonNamed = 1,
+    }
 }
+
+/// The stream of a governance act: its own id, or its compound.
+trait GovernanceStream {
+    fn stream_id(&self) -> StreamId;
+}
+
+impl GovernanceStream for JointMeetingConvened {
+    fn stream_id(&self) -> StreamId {
+        StreamId::Governance(self.meeting_id)
+    }
+}
+
+impl GovernanceStream for SafetyInspectionRecorded {
+    fn stream_id(&self) -> StreamId {
+        StreamId::Governance(self.inspection_id)
+    }
+}
+
+macro_rules! compound_streams {
+    ($( $name:ident ),* $(,)?) => {
+        $(
+            impl GovernanceStream for $name {
+                fn stream_id(&self) -> StreamId {
+                    StreamId::Compound(self.compound.clone())
+                }
+            }
+        )*
+    };
+}
+
+compound_streams!(
+    FireSafetyAgreementSigned,
+    OwnersAssemblyFormed,
+    OwnersCommitteeElected,
+    OwnersCommitteeFiled,
+    OwnersCommitteeTermChanged,
+    MaintenanceFundApplied,
+    MaintenanceFundReviewed,
+    MaintenanceFundDisbursed,
+    PropertyLiaisonNamed,
+);
 
 impl Act {
     /// The case it is about, for case acts.
     pub fn case_id(&self) -> Option<CaseId> {
         match self.stream() {
             StreamId::Case(id) => Some(id),
-            StreamId::Firm(_) => None,
+            _ => None,
         }
     }
 
     /// True for acts on a case stream.
     pub fn is_case_act(&self) -> bool {
         Act::CASE_KINDS.contains(&self.kind())
+    }
+
+    /// True for acts on a firm stream.
+    pub fn is_firm_act(&self) -> bool {
+        Act::FIRM_KINDS.contains(&self.kind())
+    }
+
+    /// True for governance acts (on a `governance/<uuid>` or a compound stream).
+    pub fn is_governance_act(&self) -> bool {
+        Act::GOVERNANCE_KINDS.contains(&self.kind())
     }
 }
 

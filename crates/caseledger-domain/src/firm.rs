@@ -101,9 +101,9 @@ impl FirmState {
     }
 }
 
-/// Applies one act. Total and rule-free; case acts leave the state as it is.
+/// Applies one act. Total and rule-free; case and governance acts leave the state as it is.
 pub fn evolve(mut state: FirmState, act: &Act) -> FirmState {
-    if act.is_case_act() {
+    if !act.is_firm_act() {
         return state;
     }
     state.version += 1;

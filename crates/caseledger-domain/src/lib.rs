@@ -12,7 +12,9 @@
 //! - [`act`]: every act as a typed event ([`act::Act`]), with its kind, schema version,
 //!   stream and payload encoding;
 //! - [`principal`], [`context`], [`rejection`]: who acts, what a decision reads, why it refuses;
-//! - [`case`], [`firm`]: the aggregates — `decide` holds every rule, `evolve` none;
+//! - [`case`], [`firm`], [`governance`]: the aggregates — `decide` holds every rule,
+//!   `evolve` none (governance: joint meetings, safety inspections, owners' self-governance,
+//!   fire-safety agreements, property liaisons, the maintenance fund);
 //! - [`credit`]: the credit score with a trace naming the act behind every point;
 //! - [`schema`]: the JSON Schemas of acts and commands checked in under `schemas/`.
 //!
@@ -44,6 +46,7 @@ pub mod context;
 pub mod credit;
 pub mod deadline;
 pub mod firm;
+pub mod governance;
 pub mod ids;
 pub mod load;
 pub mod policy;

@@ -88,11 +88,13 @@ pub enum RejectionCode {
     UnknownCategory,
     /// A deadline could not be computed (the working-day calendar does not cover the dates).
     DeadlineUnavailable,
+    /// 维修资金 — a disbursement would exceed what housing approved.
+    ExceedsApproved,
 }
 
 impl RejectionCode {
     /// Every code, in declaration order.
-    pub const ALL: [RejectionCode; 30] = [
+    pub const ALL: [RejectionCode; 31] = [
         RejectionCode::WrongState,
         RejectionCode::WrongRole,
         RejectionCode::WrongJurisdiction,
@@ -123,6 +125,7 @@ impl RejectionCode {
         RejectionCode::NoContract,
         RejectionCode::UnknownCategory,
         RejectionCode::DeadlineUnavailable,
+        RejectionCode::ExceedsApproved,
     ];
 
     /// The stable text of the code, such as `wrong-state`.
@@ -158,6 +161,7 @@ impl RejectionCode {
             RejectionCode::NoContract => "no-contract",
             RejectionCode::UnknownCategory => "unknown-category",
             RejectionCode::DeadlineUnavailable => "deadline-unavailable",
+            RejectionCode::ExceedsApproved => "exceeds-approved",
         }
     }
 }

@@ -8,10 +8,12 @@
 //! Layout (paths relative to `schemas/`):
 //! - `acts/<Kind>.v<schema version>.json` — one act's JSON form, `{"act": "<Kind>", …}`;
 //! - `acts/Act.json` — any act (the tagged union);
-//! - `acts/index.json` — every kind with its schema version and stream (`case` or `firm`);
-//! - `commands/case/<Name>.json`, `commands/firm/<Name>.json` — one command's JSON form,
-//!   `{"command": "<Name>", …}`;
-//! - `commands/CaseCommand.json`, `commands/FirmCommand.json` — the tagged unions.
+//! - `acts/index.json` — every kind with its schema version and stream (`case`, `firm`,
+//!   `governance` or `compound`);
+//! - `commands/case/<Name>.json`, `commands/firm/<Name>.json`,
+//!   `commands/governance/<Name>.json` — one command's JSON form, `{"command": "<Name>", …}`;
+//! - `commands/CaseCommand.json`, `commands/FirmCommand.json`,
+//!   `commands/GovernanceCommand.json` — the tagged unions.
 //!
 //! ```
 //! let files = caseledger_domain::schema::schema_files();
@@ -22,6 +24,7 @@
 use crate::act::{act_schemas, Act};
 use crate::case::{case_command_schemas, CaseCommand};
 use crate::firm::{firm_command_schemas, FirmCommand};
+use crate::governance::{governance_command_schemas, GovernanceCommand};
 
 fn pretty(value: &impl serde::Serialize) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("a schema is JSON");
@@ -49,8 +52,12 @@ pub fn schema_files() -> Vec<(String, String)> {
         files.push((format!("acts/{kind}.v{version}.json"), pretty(&schema)));
         let stream = if Act::CASE_KINDS.contains(&kind) {
             "case"
-        } else {
+        } else if Act::FIRM_KINDS.contains(&kind) {
             "firm"
+        } else if matches!(kind, "JointMeetingConvened" | "SafetyInspectionRecorded") {
+            "governance"
+        } else {
+            "compound"
         };
         index
             .push(serde_json::json!({ "kind": kind, "schema_version": version, "stream": stream }));
@@ -63,6 +70,13 @@ pub fn schema_files() -> Vec<(String, String)> {
     for (name, schema) in firm_command_schemas() {
         files.push((format!("commands/firm/{name}.json"), pretty(&schema)));
     }
+    for (name, schema) in governance_command_schemas() {
+        files.push((format!("commands/governance/{name}.json"), pretty(&schema)));
+    }
+    files.push((
+        "commands/GovernanceCommand.json".into(),
+        pretty(&root::<GovernanceCommand>("command/governance")),
+    ));
     files.push((
         "commands/CaseCommand.json".into(),
         pretty(&root::<CaseCommand>("command/case")),

@@ -81,6 +81,7 @@ fn every_act_and_command_has_a_schema_with_its_tag() {
     for kind in caseledger_domain::act::Act::CASE_KINDS
         .iter()
         .chain(caseledger_domain::act::Act::FIRM_KINDS)
+        .chain(caseledger_domain::act::Act::GOVERNANCE_KINDS)
     {
         let schema = find(&format!("acts/{kind}.v1.json"));
         assert_eq!(schema["properties"]["act"]["const"], *kind);
@@ -96,6 +97,8 @@ fn every_act_and_command_has_a_schema_with_its_tag() {
     assert_eq!(union["oneOf"].as_array().unwrap().len(), 21);
     let union = find("commands/FirmCommand.json");
     assert_eq!(union["oneOf"].as_array().unwrap().len(), 13);
+    let union = find("commands/GovernanceCommand.json");
+    assert_eq!(union["oneOf"].as_array().unwrap().len(), 11);
     let acts = find("acts/Act.json");
-    assert_eq!(acts["oneOf"].as_array().unwrap().len(), 34);
+    assert_eq!(acts["oneOf"].as_array().unwrap().len(), 45);
 }
