@@ -4,9 +4,10 @@
 //! simulated clock: complaints arrive, are dispatched, accepted, returned, transferred,
 //! handled, supervised, extended, resolved, rated, closed, reopened, merged and withdrawn;
 //! firms are registered, file contracts, are assessed every quarter by every hosting
-//! community, aggregated by townships, graded by housing and listed. **Every act goes through
-//! the domain's `decide`** (`caseledger_domain::case::decide`, `caseledger_domain::firm::decide`)
-//! with the principal (role and unit) the plan gives it and `now` = the simulated time, and
+//! community, aggregated by townships, graded by housing and listed; the Office convenes
+//! joint meetings, housing leads safety inspections, compounds elect owners' committees and
+//! draw on the maintenance fund. **Every act goes through the domain's `decide`**
+//! (`caseledger_domain::case::decide`, `firm::decide`, `governance::decide`) with the principal (role and unit) the plan gives it and `now` = the simulated time, and
 //! the simulation's own state is the fold of the produced acts through `evolve`. A step the
 //! rules refuse is a bug in the simulation and ends the run with [`SimError::Rejected`].
 //!
@@ -115,6 +116,19 @@
 //!   repaired (信用修复) 20 to 40 working days later. About three compounds a year change
 //!   firms (exit, new contract, handover inspection); about four tenders are filed a year;
 //!   up to three A firms are commended mid-year.
+//! - **Governance** (`caseledger_domain::governance::decide`). Every community names each
+//!   compound's property liaison (物管员) in the first three weeks. 40% of compounds already
+//!   have an owners' assembly and a committee (3-year terms, 5 to 11 members), recorded at
+//!   launch with their historical dates and filed by the township; their term change (换届)
+//!   is recorded a month before the term ends when that falls in the period; 12% of the
+//!   others form an assembly, elect a committee 10 to 30 working days later and file it.
+//!   Compounds with neither firm nor committee sign a fire-safety agreement (防火协议) before
+//!   summer. 15% of compounds with a committee apply to the maintenance fund (20,000 to
+//!   300,000 yuan); housing reviews within 5 to 15 working days (85% approved at 70% to 100%
+//!   of the amount) and disburses 70% at the start of works and the rest 20 to 60 working
+//!   days later. The Office convenes the half-yearly joint meeting (late June, late December)
+//!   and one emergency meeting in the flood season (July); housing leads two safety
+//!   inspections a quarter with emergency, fire-rescue or urban-management.
 #![deny(missing_docs)]
 
 mod clock;
@@ -137,9 +151,9 @@ pub use ledger::{append_all, AppendError, AppendProgress, AppendSummary, APPEND_
 pub use ops::{load_rules, OpsError};
 pub use sim::Simulation;
 
-/// Records per case in a simulated year, in hundredths (firm acts included), measured on
+/// Records per case in a simulated year, in hundredths (firm and governance acts included), measured on
 /// seed 1 with 5,000 to 100,000 cases.
-pub const RECORDS_PER_CASE_HUNDREDTHS: u64 = 810;
+pub const RECORDS_PER_CASE_HUNDREDTHS: u64 = 837;
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +172,9 @@ pub struct SimConfig {
     /// Whether to simulate firms' files (registration, contracts, assessments, grades,
     /// lists). Without them the history holds case acts only.
     pub firm_acts: bool,
+    /// Whether to simulate governance acts (joint meetings, safety inspections, each
+    /// compound's liaison, owners' committee, fire-safety agreement and maintenance fund).
+    pub governance_acts: bool,
     /// Keep each finished case's final state for [`Simulation::case_states`] (tests; costs
     /// memory at benchmark volumes).
     pub retain_states: bool,
@@ -174,6 +191,7 @@ impl SimConfig {
             days: 365,
             first_position: 1,
             firm_acts: true,
+            governance_acts: true,
             retain_states: false,
         }
     }

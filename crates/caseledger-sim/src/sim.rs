@@ -23,6 +23,10 @@ use caseledger_domain::principal::{Principal, Role};
 use caseledger_domain::registry::UnitKind;
 use caseledger_domain::seal::{seal, KeyStore, PersonalData};
 
+mod governance;
+
+use governance::{GovernanceBook, GovernanceTask};
+
 use crate::clock::{at_cst, SimClock, OFFICE_OPENS_MINUTES};
 use crate::county::{tier_profile, County, Tier};
 use crate::rng::{mix, Rng};
@@ -242,6 +246,7 @@ enum FirmTask {
 
 enum Task {
     Case(u32),
+    Governance(GovernanceTask),
     Firm(usize, FirmTask),
     QuarterClosed(Quarter, usize),
 }
@@ -300,6 +305,7 @@ pub struct Simulation<'a> {
     out: VecDeque<SimStep>,
     next_position: u64,
     quarters: Vec<Quarter>,
+    governance: GovernanceBook,
     failed: bool,
 }
 
@@ -415,10 +421,14 @@ impl<'a> Simulation<'a> {
             recent: HashMap::new(),
             out: VecDeque::new(),
             quarters: Vec::new(),
+            governance: GovernanceBook::default(),
             failed: false,
         };
         if simulation.config.firm_acts {
             simulation.schedule_firm_year(&mut master);
+        }
+        if simulation.config.governance_acts {
+            simulation.schedule_governance(&mut master);
         }
         Ok(simulation)
     }
@@ -433,6 +443,12 @@ impl<'a> Simulation<'a> {
     /// The state of every firm as the simulation believes it, in credit-code order.
     pub fn firm_states(&self) -> Vec<&FirmState> {
         self.firms.iter().map(|firm| &firm.state).collect()
+    }
+
+    /// The governance state of every compound stream as the simulation believes it, in the
+    /// registry's compound order (default states for compounds with no governance act).
+    pub fn governance_states(&self) -> &[caseledger_domain::governance::GovernanceState] {
+        &self.governance.compounds
     }
 
     /// The position the next step takes.
@@ -1880,6 +1896,7 @@ impl<'a> Simulation<'a> {
                 match agenda.task {
                     Task::Case(index) => self.run_case(index, agenda.at)?,
                     Task::Firm(firm, task) => self.run_firm(firm, task, agenda.at)?,
+                    Task::Governance(task) => self.run_governance(task, agenda.at)?,
                     Task::QuarterClosed(quarter, index) => {
                         self.run_quarter(quarter, index, agenda.at)
                     }

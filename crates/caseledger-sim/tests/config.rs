@@ -39,6 +39,7 @@ fn steps_are_numbered_from_the_first_position_given() {
     let config = SimConfig {
         first_position: 101,
         firm_acts: false,
+        governance_acts: false,
         ..SimConfig::year(4, 20)
     };
     let steps: Vec<_> = Simulation::new(config, &rules, &mut keys)

@@ -7,6 +7,7 @@ use caseledger_domain::act::{Act, CloseOutcome, Rating};
 use caseledger_domain::case::{self, CaseState};
 use caseledger_domain::context::Rules;
 use caseledger_domain::firm::{self, FirmState};
+use caseledger_domain::governance::{self, GovernanceState};
 use caseledger_domain::seal::MemoryKeyStore;
 use caseledger_sim::{load_rules, SimConfig, SimStep, Simulation};
 
@@ -15,10 +16,14 @@ fn rules() -> Rules {
     load_rules(&ops).expect("the shipped ops folder loads")
 }
 
-fn run(
-    rules: &Rules,
-    config: SimConfig,
-) -> (Vec<SimStep>, BTreeMap<String, CaseState>, Vec<FirmState>) {
+type Believed = (
+    Vec<SimStep>,
+    BTreeMap<String, CaseState>,
+    Vec<FirmState>,
+    Vec<GovernanceState>,
+);
+
+fn run(rules: &Rules, config: SimConfig) -> Believed {
     let mut keys = MemoryKeyStore::default();
     let mut simulation = Simulation::new(config, rules, &mut keys).expect("simulation starts");
     let mut steps = Vec::new();
@@ -34,7 +39,8 @@ fn run(
         .map(|(id, state)| (format!("case/{id}"), state.clone()))
         .collect();
     let firms = simulation.firm_states().into_iter().cloned().collect();
-    (steps, cases, firms)
+    let governance = simulation.governance_states().to_vec();
+    (steps, cases, firms, governance)
 }
 
 #[test]
@@ -44,7 +50,7 @@ fn a_small_run_decides_every_step_and_replays_to_the_states_the_simulation_belie
         retain_states: true,
         ..SimConfig::year(11, 400)
     };
-    let (steps, cases, firms) = run(&rules, config);
+    let (steps, cases, firms, compounds) = run(&rules, config);
     assert!(steps.len() > 3_000, "{} steps", steps.len());
 
     // Positions are gapless from 1, times never go back, versions count up per stream.
@@ -97,16 +103,33 @@ fn a_small_run_decides_every_step_and_replays_to_the_states_the_simulation_belie
         let replayed = acts.iter().fold(FirmState::default(), firm::evolve);
         assert_eq!(&replayed, state, "firm/{uscc}");
     }
+    let mut replayed_compounds = 0;
+    for state in &compounds {
+        let Some(compound) = &state.compound else {
+            continue;
+        };
+        let acts = &acts_by_stream[compound.as_str()];
+        let replayed = acts
+            .iter()
+            .fold(GovernanceState::default(), governance::evolve);
+        assert_eq!(&replayed, state, "{compound}");
+        replayed_compounds += 1;
+    }
+    assert!(
+        replayed_compounds > 50,
+        "{replayed_compounds} compound streams"
+    );
 }
 
 #[test]
 fn two_thousand_cases_take_every_path_of_the_lifecycle() {
     let rules = rules();
-    let (steps, _, _) = run(&rules, SimConfig::year(2026, 2_000));
+    let (steps, _, _, _) = run(&rules, SimConfig::year(2026, 2_000));
     let kinds: BTreeSet<&str> = steps.iter().map(|step| step.kind).collect();
     let missing: Vec<&&str> = Act::CASE_KINDS
         .iter()
         .chain(Act::FIRM_KINDS)
+        .chain(Act::GOVERNANCE_KINDS)
         .filter(|kind| !kinds.contains(**kind))
         .collect();
     assert!(missing.is_empty(), "kinds never produced: {missing:?}");
