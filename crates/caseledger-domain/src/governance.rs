@@ -34,12 +34,15 @@
 //! held every half year is a projection over meeting streams, not a rule of one meeting.
 //!
 //! ```
-//! use caseledger_domain::act::{Act, GovernanceId, MeetingKind};
+//! use caseledger_domain::act::{GovernanceId, MeetingKind};
 //! use caseledger_domain::context::{Context, Rules};
 //! use caseledger_domain::governance::{decide, evolve, ConveneJointMeeting, GovernanceCommand, GovernanceState};
 //! use caseledger_domain::principal::{Principal, Role};
+//! use caseledger_domain::{registry::Registry, Source};
 //!
-//! let rules = Rules::default();
+//! let text = "[[unit]]\nid = \"office\"\nkind = \"office\"\nname = \"办公室\"\n";
+//! let registry = Registry::from_sources(&[Source { name: "county.toml", text }]).unwrap();
+//! let rules = Rules { registry, ..Rules::default() };
 //! let now = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
 //! let office = Principal::new(Role::Office, "office".parse().unwrap());
 //! let command = GovernanceCommand::ConveneJointMeeting(ConveneJointMeeting {
