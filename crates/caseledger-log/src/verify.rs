@@ -113,7 +113,43 @@ struct Walked {
 fn walk_chain(
     shared: &Shared,
     head: &Head,
+    progress: impl FnMut(u64, u64),
+) -> Result<Result<Walked, VerifyReport>, Error> {
+    // Hashing is the largest cost of the walk and needs no order: a second thread hashes the
+    // batches ahead of the walk, which checks the links with its hashes.
+    let (sender, receiver) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+    std::thread::scope(|scope| {
+        scope.spawn(|| hash_ahead(shared, head.position, sender));
+        walk_with_hashes(shared, head, progress, receiver)
+    })
+}
+
+/// Batches the hashing thread may run ahead of the walk.
+const HASHED_BATCHES_AHEAD: usize = 256;
+
+/// Sends the hashes of each batch's records, in log order, up to the head. Stops at the first
+/// batch it cannot split (the walk reports that batch itself).
+fn hash_ahead(shared: &Shared, head: u64, sender: std::sync::mpsc::SyncSender<Vec<Hash>>) {
+    for item in shared.log.iter() {
+        let Ok((key, value)) = item else { return };
+        let Ok(first) = frame::position_of_key(&key) else {
+            return;
+        };
+        let Ok(records) = frame::split(first, &value) else {
+            return;
+        };
+        let hashes = records.iter().map(|bytes| record_hash(bytes)).collect();
+        if sender.send(hashes).is_err() || first + records.len() as u64 > head {
+            return;
+        }
+    }
+}
+
+fn walk_with_hashes(
+    shared: &Shared,
+    head: &Head,
     mut progress: impl FnMut(u64, u64),
+    hashed: std::sync::mpsc::Receiver<Vec<Hash>>,
 ) -> Result<Result<Walked, VerifyReport>, Error> {
     let total = head.position;
     let mut next = 1u64;
@@ -155,7 +191,14 @@ fn walk_chain(
                 )))
             }
         };
-        for bytes in records {
+        // The hashing thread walked the same immutable batches in the same order; should it
+        // have stopped, hash here.
+        let hashes = hashed
+            .recv()
+            .ok()
+            .filter(|hashes: &Vec<Hash>| hashes.len() == records.len())
+            .unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
+        for (bytes, hash) in records.into_iter().zip(hashes) {
             let position = next;
             if position > total {
                 break 'batches;
@@ -203,7 +246,7 @@ fn walk_chain(
                 ],
                 position,
             );
-            prev_hash = record_hash(bytes);
+            prev_hash = hash;
             next += 1;
         }
         progress(next - 1, total);
