@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod keygen;
 mod log;
+mod rebuild;
 mod serve;
 mod token;
 mod verify;
@@ -39,6 +40,8 @@ enum Command {
     Demo(demo::Args),
     /// 生成检查点签名密钥 / Generate the checkpoint signing key (0600) and its verifier key.
     Keygen(keygen::Args),
+    /// 重建投影 / Rebuild projections from the log into new generations and swap them in.
+    Rebuild(rebuild::Args),
 }
 
 /// Exit status for usage and I/O errors.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Rebuild(args) => rebuild::run(args),
     };
     match result {
         Ok(code) => code,
