@@ -401,6 +401,31 @@ fn many_records_roll_into_index_runs_and_survive_reopening() {
     let report = ledger.verify(|_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.records, total + 1);
+    drop(ledger);
+
+    // An index entry edited behind the ledger's back: the first event-id entry of the first
+    // run now points one position further. Verification names the damage.
+    {
+        let db = sled::Config::new()
+            .path(dir.path().join(caseledger_log::SLED_DIR_NAME))
+            .segment_size(8 * 1024 * 1024)
+            .open()
+            .unwrap();
+        let index = db.open_tree("ledger/index").unwrap();
+        let mut key = vec![1u8];
+        key.extend(1u64.to_be_bytes());
+        key.extend(0u32.to_be_bytes());
+        let mut chunk = index.get(&key).unwrap().unwrap().to_vec();
+        let at = 2 + 16 + 7; // the low byte of the first entry's position
+        chunk[at] = chunk[at].wrapping_add(1);
+        index.insert(&key, chunk).unwrap();
+        db.flush().unwrap();
+    }
+    let ledger = open(dir.path());
+    let report = ledger.verify(|_, _| {}).unwrap();
+    assert!(!report.ok, "{report:?}");
+    assert!(report.broken_at.is_some());
+    assert!(report.reason.unwrap().contains("indexes disagree"));
 }
 
 proptest::proptest! {
