@@ -58,6 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
     let mut grades: BTreeMap<String, u64> = BTreeMap::new();
     let mut last = None;
+    let (mut resolutions, mut late, mut rated, mut satisfied) = (0u64, 0u64, 0u64, 0u64);
     let verbose = std::env::var_os("SIM_VERBOSE").is_some();
     for step in simulation {
         let step = step?;
@@ -90,6 +91,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         {
             println!("{} {} {}", step.recorded_at, step.kind, step.stream);
         }
+        match &step.act {
+            Act::CaseResolved(resolved) => {
+                resolutions += 1;
+                late += u64::from(!resolved.on_time);
+            }
+            Act::FeedbackRecorded(feedback) => {
+                rated += 1;
+                satisfied +=
+                    u64::from(feedback.rating != caseledger_domain::act::Rating::Dissatisfied);
+            }
+            _ => {}
+        }
         last = Some(step.recorded_at);
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -97,6 +110,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "generated {count} records ({:.1} MiB of payload) in {seconds:.2} s: {:.0} records/s; last act at {last:?}",
         bytes as f64 / 1048576.0,
         count as f64 / seconds
+    );
+    println!(
+        "late resolutions {:.1}%, satisfaction rate {:.1}%",
+        100.0 * late as f64 / resolutions.max(1) as f64,
+        100.0 * satisfied as f64 / rated.max(1) as f64
     );
     for (kind, n) in kinds {
         println!("{kind:32} {n}");
