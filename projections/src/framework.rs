@@ -458,7 +458,7 @@ impl Default for Options {
     }
 }
 
-/// Progress of a catch-up or rebuild, reported after every commit.
+/// Progress of a catch-up or rebuild, reported after every batch read from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     /// The projections being brought up to date.
@@ -744,23 +744,24 @@ impl Projections {
             self.fold_targets(&mut targets, &records)?;
             fold_seconds += fold_started.elapsed().as_secs_f64();
             since_commit += records.len();
-            if since_commit >= self.options.commit_records || next > head {
+            let commit_now = since_commit >= self.options.commit_records || next > head;
+            if commit_now {
                 since_commit = 0;
                 let commit_started = Instant::now();
                 self.commit_targets(&mut targets)?;
                 commit_seconds += commit_started.elapsed().as_secs_f64();
                 commits += 1;
-                let seconds = started.elapsed().as_secs_f64();
-                progress(&Progress {
-                    names: names.clone(),
-                    from,
-                    done: next - 1,
-                    head,
-                    records_per_second: (next - from) as f64 / seconds.max(1e-9),
-                });
-                if self.options.fail_after_commits == Some(commits) && next <= head {
-                    return Err(Error::Injected(commits));
-                }
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            progress(&Progress {
+                names: names.clone(),
+                from,
+                done: next - 1,
+                head,
+                records_per_second: (next - from) as f64 / seconds.max(1e-9),
+            });
+            if commit_now && self.options.fail_after_commits == Some(commits) && next <= head {
+                return Err(Error::Injected(commits));
             }
         }
         // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
