@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use caseledger_domain::act::{Act, CloseOutcome, Rating};
+use caseledger_domain::act::{Act, CloseOutcome, Rating, RecordedAct};
 use caseledger_domain::case::{self, CaseState};
 use caseledger_domain::context::Rules;
+use caseledger_domain::credit;
 use caseledger_domain::firm::{self, FirmState};
 use caseledger_domain::governance::{self, GovernanceState};
 use caseledger_domain::seal::MemoryKeyStore;
@@ -242,4 +243,37 @@ fn the_same_seed_gives_the_same_history_and_another_seed_another() {
         first.iter().map(|s| s.event_id).collect::<Vec<_>>(),
         other.iter().map(|s| s.event_id).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn every_published_grade_is_what_the_credit_function_gives_over_the_whole_ledger_before_it() {
+    // The simulation scores firms from the subset of records credit reads; anyone replaying
+    // the ledger scores from everything. The two must agree, point for point.
+    let rules = rules();
+    let (steps, _, _, _) = run(&rules, SimConfig::year(17, 1_500));
+    let records: Vec<RecordedAct> = steps
+        .iter()
+        .map(|step| RecordedAct {
+            position: step.position,
+            event_id: step.event_id,
+            recorded_at: step.recorded_at,
+            act: step.act.clone(),
+        })
+        .collect();
+    let mut grades = 0;
+    for step in &steps {
+        if let Act::GradePublished(published) = &step.act {
+            let before = &records[..(step.position - 1) as usize];
+            let score = credit::score(&rules.credit, &published.firm, published.quarter, before);
+            assert_eq!(
+                score.grade, published.grade,
+                "{} {}",
+                published.firm, published.quarter
+            );
+            assert_eq!(score.score_hundredths, published.score_hundredths);
+            assert_eq!(score.trace, published.trace);
+            grades += 1;
+        }
+    }
+    assert!(grades >= 100, "{grades} grades published");
 }
