@@ -4,19 +4,22 @@
 //!
 //! Each index is a small log-structured merge tree of its own:
 //! - a **memtable** in memory holds the entries of the records since the last run, sorted;
-//! - every [`RUN_RECORDS`] records the memtable is written as one immutable **run**: its sorted
+//! - every [`RUN_RECORDS`] records the memtable is frozen and a background thread writes it as
+//!   one immutable **run** (lookups see the frozen entries meanwhile): its sorted
 //!   entries cut into chunks of about [`CHUNK_BYTES`], one sled value per chunk, then a summary
 //!   (positions covered, the first key of every chunk, a Bloom filter) as one more value;
 //! - lookups go memtable → runs from newest to oldest, skipping runs whose Bloom filter says no,
 //!   and read one chunk from a run that may hold the key.
 //!
-//! Memory is bounded by the memtable (at most `RUN_RECORDS` records' entries) plus, per run,
+//! Memory is bounded by the memtable and the frozen one (about `RUN_RECORDS` records' entries
+//! each; the memtable grows past that only while the previous run is still being written) plus, per run,
 //! its chunk fences and Bloom filter (about 10 bits per entry). After a crash the memtable is
 //! rebuilt from the log records after the last run: the runs are derived data, the log is the
 //! truth.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash as _, Hasher};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::keys;
@@ -186,12 +189,108 @@ pub(crate) fn decode_chunk(bytes: &[u8]) -> Option<Vec<(&[u8], u64)>> {
     Some(out)
 }
 
-/// One index: memtable plus runs.
+/// Sorted entries: key → position.
+type Entries = BTreeMap<Vec<u8>, u64>;
+
+/// One index: memtable, the memtable being written as a run, and the runs.
 #[derive(Debug)]
 struct Side {
     kind: Kind,
-    memtable: BTreeMap<Vec<u8>, u64>,
+    memtable: Entries,
+    /// A former memtable while a background thread writes it as a run.
+    frozen: Option<Arc<Entries>>,
     runs: Vec<Run>,
+}
+
+fn bloom_key(kind: Kind, key: &[u8]) -> &[u8] {
+    match kind {
+        Kind::Events => key,
+        // Bloom filters of the stream index hold the stream prefix, so one probe answers
+        // "does this run hold any version of this stream".
+        Kind::Streams => &key[..key.len().saturating_sub(8)],
+    }
+}
+
+/// Builds a run from sorted entries: chunk values and the in-memory summary.
+fn build_run(
+    kind: Kind,
+    entries: &Entries,
+    number: u64,
+    last_position: u64,
+) -> (Vec<Vec<u8>>, Run) {
+    let mut bloom = Bloom::new(entries.len());
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut fences = Vec::new();
+    let mut current = Vec::with_capacity(CHUNK_BYTES + 512);
+    for (key, position) in entries {
+        if current.is_empty() {
+            fences.push(key.clone());
+        }
+        current.extend_from_slice(&(key.len() as u16).to_be_bytes());
+        current.extend_from_slice(key);
+        current.extend_from_slice(&position.to_be_bytes());
+        bloom.insert(hash_pair(bloom_key(kind, key)));
+        if current.len() >= CHUNK_BYTES {
+            chunks.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    let run = Run {
+        number,
+        last_position,
+        fences,
+        bloom,
+    };
+    (chunks, run)
+}
+
+/// Memtables taken out of the index, to be written as a run without holding its lock.
+pub(crate) struct FrozenRun {
+    tree: sled::Tree,
+    number: u64,
+    first_position: u64,
+    last_position: u64,
+    events: Arc<Entries>,
+    streams: Arc<Entries>,
+}
+
+/// A run written to sled, to be installed in the index.
+pub(crate) struct StoredRun {
+    last_position: u64,
+    events: Run,
+    streams: Run,
+}
+
+impl FrozenRun {
+    /// Writes the run: all chunks in one sled batch, then both summaries in another, so a
+    /// summary is never there without its chunks.
+    pub(crate) fn store(&self) -> Result<StoredRun, Error> {
+        let mut chunks = sled::Batch::default();
+        let mut summaries = sled::Batch::default();
+        let mut runs = Vec::new();
+        for (kind, entries) in [(Kind::Events, &self.events), (Kind::Streams, &self.streams)] {
+            let (values, run) = build_run(kind, entries, self.number, self.last_position);
+            for (chunk, value) in values.into_iter().enumerate() {
+                chunks.insert(&chunk_key(kind, self.number, chunk as u32)[..], value);
+            }
+            summaries.insert(
+                &summary_key(kind, self.number)[..],
+                encode_summary(&run, self.first_position),
+            );
+            runs.push(run);
+        }
+        self.tree.apply_batch(chunks)?;
+        self.tree.apply_batch(summaries)?;
+        let streams = runs.pop().expect("two runs");
+        let events = runs.pop().expect("two runs");
+        Ok(StoredRun {
+            last_position: self.last_position,
+            events,
+            streams,
+        })
+    }
 }
 
 /// Both indexes.
@@ -211,15 +310,6 @@ fn corrupt_index(reason: &str) -> Error {
 }
 
 impl Side {
-    fn bloom_key<'k>(&self, key: &'k [u8]) -> &'k [u8] {
-        match self.kind {
-            Kind::Events => key,
-            // Bloom filters of the stream index hold the stream prefix, so one probe answers
-            // "does this run hold any version of this stream".
-            Kind::Streams => &key[..key.len().saturating_sub(8)],
-        }
-    }
-
     /// Entries with keys in `[from, to]` from one run, in key order.
     fn run_entries(
         &self,
@@ -267,11 +357,13 @@ impl Side {
                 out.extend(self.run_entries(tree, run, from, to)?);
             }
         }
-        out.extend(
-            self.memtable
-                .range(from.to_vec()..=to.to_vec())
-                .map(|(key, position)| (key.clone(), *position)),
-        );
+        for entries in self.frozen.as_deref().into_iter().chain([&self.memtable]) {
+            out.extend(
+                entries
+                    .range(from.to_vec()..=to.to_vec())
+                    .map(|(key, position)| (key.clone(), *position)),
+            );
+        }
         Ok(out)
     }
 
@@ -279,7 +371,10 @@ impl Side {
         if let Some(position) = self.memtable.get(key) {
             return Ok(Some(*position));
         }
-        let hashes = hash_pair(self.bloom_key(key));
+        if let Some(position) = self.frozen.as_ref().and_then(|frozen| frozen.get(key)) {
+            return Ok(Some(*position));
+        }
+        let hashes = hash_pair(bloom_key(self.kind, key));
         for run in self.runs.iter().rev() {
             if run.bloom.contains(hashes) {
                 if let Some((_, position)) = self.run_entries(tree, run, key, key)?.pop() {
@@ -288,36 +383,6 @@ impl Side {
             }
         }
         Ok(None)
-    }
-
-    /// Builds the run of the memtable: chunk values and the in-memory summary.
-    fn build_run(&self, number: u64, last_position: u64) -> (Vec<Vec<u8>>, Run) {
-        let mut bloom = Bloom::new(self.memtable.len());
-        let mut chunks: Vec<Vec<u8>> = Vec::new();
-        let mut fences = Vec::new();
-        let mut current = Vec::with_capacity(CHUNK_BYTES + 512);
-        for (key, position) in &self.memtable {
-            if current.is_empty() {
-                fences.push(key.clone());
-            }
-            current.extend_from_slice(&(key.len() as u16).to_be_bytes());
-            current.extend_from_slice(key);
-            current.extend_from_slice(&position.to_be_bytes());
-            bloom.insert(hash_pair(self.bloom_key(key)));
-            if current.len() >= CHUNK_BYTES {
-                chunks.push(std::mem::take(&mut current));
-            }
-        }
-        if !current.is_empty() {
-            chunks.push(current);
-        }
-        let run = Run {
-            number,
-            last_position,
-            fences,
-            bloom,
-        };
-        (chunks, run)
     }
 }
 
@@ -330,11 +395,13 @@ impl Index {
             events: Side {
                 kind: Kind::Events,
                 memtable: BTreeMap::new(),
+                frozen: None,
                 runs: Vec::new(),
             },
             streams: Side {
                 kind: Kind::Streams,
                 memtable: BTreeMap::new(),
+                frozen: None,
                 runs: Vec::new(),
             },
             run_position: 0,
@@ -399,37 +466,43 @@ impl Index {
         self.position = position;
     }
 
-    /// Writes the memtable as a run when it holds enough records. Chunks first, then both
-    /// summaries in one batch, so a summary is never there without its chunks.
+    /// Takes the memtables out as a run to write once they hold `RUN_RECORDS` records (and no
+    /// earlier run is still being written). Lookups keep seeing the frozen entries until the
+    /// run is installed.
+    pub(crate) fn freeze(&mut self) -> Option<FrozenRun> {
+        if self.events.frozen.is_some() || self.position - self.run_position < RUN_RECORDS {
+            return None;
+        }
+        let events = Arc::new(std::mem::take(&mut self.events.memtable));
+        let streams = Arc::new(std::mem::take(&mut self.streams.memtable));
+        self.events.frozen = Some(events.clone());
+        self.streams.frozen = Some(streams.clone());
+        Some(FrozenRun {
+            tree: self.tree.clone(),
+            number: self.events.runs.len() as u64 + 1,
+            first_position: self.run_position + 1,
+            last_position: self.position,
+            events,
+            streams,
+        })
+    }
+
+    /// Puts a written run in place of its frozen memtables.
+    pub(crate) fn install(&mut self, stored: StoredRun) {
+        self.events.runs.push(stored.events);
+        self.streams.runs.push(stored.streams);
+        self.events.frozen = None;
+        self.streams.frozen = None;
+        self.run_position = stored.last_position;
+    }
+
+    /// Freezes, writes and installs a run in one go, when one is due.
+    #[cfg(test)]
     pub(crate) fn maybe_write_run(&mut self) -> Result<(), Error> {
-        if self.position - self.run_position < RUN_RECORDS {
-            return Ok(());
+        if let Some(frozen) = self.freeze() {
+            let stored = frozen.store()?;
+            self.install(stored);
         }
-        let number = self.events.runs.len() as u64 + 1;
-        let first_position = self.run_position + 1;
-        let mut chunks = sled::Batch::default();
-        let mut summaries = sled::Batch::default();
-        let mut new_runs = Vec::new();
-        for side in [&self.events, &self.streams] {
-            let (values, run) = side.build_run(number, self.position);
-            for (chunk, value) in values.into_iter().enumerate() {
-                chunks.insert(&chunk_key(side.kind, number, chunk as u32)[..], value);
-            }
-            summaries.insert(
-                &summary_key(side.kind, number)[..],
-                encode_summary(&run, first_position),
-            );
-            new_runs.push(run);
-        }
-        self.tree.apply_batch(chunks)?;
-        self.tree.apply_batch(summaries)?;
-        let streams_run = new_runs.pop().expect("two runs");
-        let events_run = new_runs.pop().expect("two runs");
-        self.events.runs.push(events_run);
-        self.streams.runs.push(streams_run);
-        self.events.memtable.clear();
-        self.streams.memtable.clear();
-        self.run_position = self.position;
         Ok(())
     }
 
@@ -464,11 +537,16 @@ impl Index {
         let from = keys::stream_key(stream, 0);
         let to = keys::stream_key(stream, u64::MAX);
         let side = &self.streams;
-        if let Some((key, position)) = side.memtable.range(from.clone()..=to.clone()).next_back() {
-            return Ok(Some((
-                keys::version_of_stream_key(key).unwrap_or(0),
-                *position,
-            )));
+        for entries in [Some(&side.memtable), side.frozen.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some((key, position)) = entries.range(from.clone()..=to.clone()).next_back() {
+                return Ok(Some((
+                    keys::version_of_stream_key(key).unwrap_or(0),
+                    *position,
+                )));
+            }
         }
         let hashes = hash_pair(&keys::stream_prefix(stream));
         for run in side.runs.iter().rev() {
@@ -496,8 +574,10 @@ impl Index {
                     chunks.push((side.kind, chunk_key(side.kind, run.number, chunk as u32)));
                 }
             }
-            for (key, position) in &side.memtable {
-                memtable.push((side.kind, key.clone(), *position));
+            for entries in side.frozen.as_deref().into_iter().chain([&side.memtable]) {
+                for (key, position) in entries {
+                    memtable.push((side.kind, key.clone(), *position));
+                }
             }
         }
         Snapshot {

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, ErrorKind};
 use crate::head::{self, Head};
-use crate::index::Index;
+use crate::index::{FrozenRun, Index};
 use crate::{
     frame, keys, read, AppendRequest, Appended, Committed, LedgerOptions, Observer, Shared,
 };
@@ -136,7 +136,18 @@ impl Handle {
             options,
             syncer: None,
             syncer_thread: None,
+            runs: None,
+            runs_thread: None,
         };
+        let (runs_sender, runs_receiver) = std::sync::mpsc::channel();
+        let runs_shared = shared.clone();
+        writer.runs_thread = Some(
+            std::thread::Builder::new()
+                .name("caseledger-runs".into())
+                .spawn(move || write_runs(runs_shared, runs_receiver))
+                .map_err(|error| Error::io("starting the index run thread", error))?,
+        );
+        writer.runs = Some(runs_sender);
         // Bounded: the writer waits when this many batches are sealed but not yet flushed.
         let (sealed_sender, sealed_receiver) = std::sync::mpsc::sync_channel(SEALED_BATCHES_MAX);
         let syncer = Syncer {
@@ -341,8 +352,9 @@ fn check_tail(shared: &Shared, options: &LedgerOptions) -> Result<Head, Error> {
     })
 }
 
-/// Adds a batch's entries to the indexes, and writes a run when one is due.
-fn write_indexes(shared: &Shared, records: &[Committed]) -> Result<(), Error> {
+/// Adds a batch's entries to the indexes. Returns the memtables to write as a run when one is
+/// due; the caller writes it (in the background while serving, in line while opening).
+fn write_indexes(shared: &Shared, records: &[Committed]) -> Option<FrozenRun> {
     let mut index = shared.index.write().expect("index lock");
     for committed in records {
         let record = &committed.record;
@@ -353,7 +365,27 @@ fn write_indexes(shared: &Shared, records: &[Committed]) -> Result<(), Error> {
             record.stream_version,
         );
     }
-    index.maybe_write_run()
+    index.freeze()
+}
+
+/// Writes index runs handed over by the writer, off the acknowledgement path, and installs
+/// them. A failure stops the writer: sled can no longer be trusted to write.
+fn write_runs(shared: Arc<Shared>, frozen_runs: std::sync::mpsc::Receiver<FrozenRun>) {
+    for frozen in frozen_runs {
+        match frozen.store() {
+            Ok(stored) => shared.index.write().expect("index lock").install(stored),
+            Err(error) => {
+                let reason = format!("writing an index run: {error}");
+                tracing::error!(%reason, "ledger writer stopped");
+                shared
+                    .stopped
+                    .lock()
+                    .expect("stopped lock")
+                    .get_or_insert(reason);
+                return;
+            }
+        }
+    }
 }
 
 /// Feeds the indexes the records after the last stored run (their memtables live in memory
@@ -369,7 +401,10 @@ fn catch_up_indexes(shared: &Shared, end: u64) -> Result<(), Error> {
     let mut position = indexed + 1;
     while position <= end {
         let records = read::range(shared, end, position, CATCH_UP_RECORDS)?;
-        write_indexes(shared, &records)?;
+        if let Some(frozen) = write_indexes(shared, &records) {
+            let stored = frozen.store()?;
+            shared.index.write().expect("index lock").install(stored);
+        }
         position += records.len() as u64;
     }
     Ok(())
@@ -427,6 +462,9 @@ struct Writer {
     /// next batch is decided, encoded and inserted while the previous one is being flushed.
     syncer: Option<std::sync::mpsc::SyncSender<Sealed>>,
     syncer_thread: Option<std::thread::JoinHandle<()>>,
+    /// Hands full memtables to the thread that writes them as index runs.
+    runs: Option<std::sync::mpsc::Sender<FrozenRun>>,
+    runs_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// A batch inserted into sled, waiting for its flush and acknowledgement.
@@ -609,6 +647,10 @@ impl Writer {
         // Dropping the sender lets the syncer finish the batches it holds, then end.
         self.syncer.take();
         if let Some(thread) = self.syncer_thread.take() {
+            let _ = thread.join();
+        }
+        self.runs.take();
+        if let Some(thread) = self.runs_thread.take() {
             let _ = thread.join();
         }
     }
@@ -857,7 +899,18 @@ impl Writer {
             frame::push(&mut value, &committed.bytes);
         }
         self.shared.log.insert(frame::key(first.position), value)?;
-        write_indexes(&self.shared, &pending.records)?;
+        if let Some(frozen) = write_indexes(&self.shared, &pending.records) {
+            let runs = self
+                .runs
+                .as_ref()
+                .expect("the run writer lives as long as the writer");
+            if runs.send(frozen).is_err() {
+                return Err(Error::io(
+                    "handing an index run over",
+                    "the run writer thread ended",
+                ));
+            }
+        }
         for observer in self.observers.iter_mut() {
             observer.apply(&pending.records).map_err(|error| {
                 Error::new(ErrorKind::Observer {
