@@ -89,7 +89,8 @@ pub enum Recovery {
     #[default]
     None,
     /// 从日志重建默克尔树 — throw the stored tree away, rebuild it from the log *as it now is*,
-    /// and skip the check against the latest checkpoint. For an operator who has decided to
+    /// skip the check against the latest checkpoint, and sign a new checkpoint of the head at
+    /// once. For an operator who has decided to
     /// go on after a refused open; if the log was altered, every later checkpoint is
     /// inconsistent with the earlier ones, and `caseledger-verify consistency` shows it.
     RebuildTreeFromLog,
@@ -239,7 +240,7 @@ pub struct InclusionProof {
     pub leaf_index: u64,
     /// The tree size the proof is against.
     pub tree_size: u64,
-    /// The record's leaf hash.
+    /// The record's leaf hash, as the tree holds it.
     pub leaf_hash: Hash,
     /// The tree's root at `tree_size`.
     pub root: Hash,
@@ -458,6 +459,7 @@ impl PendingEvidence {
             nodes: LedgerNodeStore {
                 tree,
                 ledger: ledger.clone(),
+                stored_level_min: options.stored_level_min,
             },
             checkpoints,
             latest: Mutex::new(latest),
@@ -471,13 +473,20 @@ impl PendingEvidence {
                 path: file::path(ledger.dir()),
                 source,
             })?;
-        Ok(Evidence {
+        let evidence = Evidence {
             inner,
             _worker: Arc::new(Worker {
                 shared: self.shared,
                 thread: Some(thread),
             }),
-        })
+        };
+        if evidence.inner.options.recovery == Recovery::RebuildTreeFromLog {
+            // The latest checkpoint no longer matches the rebuilt tree; until one that does is
+            // signed, the next normal open would refuse again.
+            let signed = evidence.force_checkpoint()?;
+            tracing::warn!(tree_size = signed.tree_size, root = %signed.root, "recovery checkpoint signed");
+        }
+        Ok(evidence)
     }
 }
 
@@ -637,8 +646,12 @@ impl Evidence {
         }
         let reader = self.reader()?;
         let proof = reader.inclusion_proof(position - 1, tree_size)?;
-        let record = self.inner.ledger.read_range(position, 1)?;
-        let Some(record) = record.first() else {
+        let Some(leaf) = self
+            .inner
+            .nodes
+            .leaf(position - 1)
+            .map_err(ProofError::from)?
+        else {
             return Err(EvidenceError::Range {
                 zh: format!("位置 {position} 没有记录"),
                 en: format!("no record at position {position}"),
@@ -648,7 +661,7 @@ impl Evidence {
             position,
             leaf_index: position - 1,
             tree_size,
-            leaf_hash: leaf_hash(&record.bytes),
+            leaf_hash: leaf,
             root: reader.root(tree_size)?,
             proof,
         })

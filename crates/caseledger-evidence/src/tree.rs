@@ -7,14 +7,23 @@
 //! - `n` ‖ level (1 byte) ‖ index (u64 big-endian) → the 32-byte hash of the complete subtree
 //!   `(level, index)`, for levels at or above the stored level (default 4: one node per 8
 //!   records);
+//! - `l` ‖ block index (u64 big-endian) → the leaf hashes of one complete block of
+//!   `2^stored_level` records (512 bytes at level 4), written when its last record is;
 //! - `state` → format byte 1, tree size (u64 big-endian), stored level (1 byte), the number of
 //!   leaves of the last, incomplete block (1 byte) and their leaf hashes.
 //!
-//! Each batch's new nodes and the new state are written in one atomic batch, before the log's
-//! flush, so the tree and its size never disagree. Leaf hashes of complete blocks are not
-//! stored: a proof recomputes them from the records themselves (at most two blocks of 16).
-//! The last block's leaf hashes are kept in the state so the writer resumes without reading
-//! the log.
+//! Each batch's new nodes, completed blocks and the new state are written in one atomic
+//! batch, before the log's flush, so the tree and its size never disagree. The last,
+//! incomplete block's leaf hashes are kept in the state, so the writer resumes without
+//! reading the log.
+//!
+//! Why leaf hashes are stored per block rather than recomputed from the records on each
+//! proof: the log keeps each writer batch (up to thousands of records) as one value, so
+//! reading 16 records costs the whole batch (measured: 220 µs p50 for 16 records out of
+//! batches of 2,048, against one 512-byte read here). They cost 32 bytes per record. The
+//! records remain the authority: opening re-hashes them against the latest checkpoint, and a
+//! bundle's leaf hashes are computed from its raw bytes, so a record altered after the fact
+//! no longer verifies against the signed root.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -30,6 +39,7 @@ pub const TREE_NAME: &str = "evidence/tree";
 pub const OBSERVER_NAME: &str = "evidence-tree";
 
 const NODE_PREFIX: u8 = b'n';
+const BLOCK_PREFIX: u8 = b'l';
 const STATE_KEY: &[u8] = b"state";
 const STATE_FORMAT: u8 = 1;
 
@@ -39,6 +49,14 @@ pub(crate) fn node_key(level: u8, index: u64) -> [u8; 10] {
     key[0] = NODE_PREFIX;
     key[1] = level;
     key[2..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The store key of the leaf hashes of block `block`.
+fn block_key(block: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = BLOCK_PREFIX;
+    key[1..].copy_from_slice(&block.to_be_bytes());
     key
 }
 
@@ -165,6 +183,7 @@ impl TreeState {
     pub(crate) fn apply(&mut self, records: &[Committed]) -> Result<(), EvidenceError> {
         let block_leaves = 1u64 << self.appender.stored_level_min();
         let mut nodes: Vec<StoredNode> = Vec::with_capacity(records.len() / 4 + 2);
+        let mut completed: Vec<(u64, Vec<u8>)> = Vec::new();
         for committed in records {
             if committed.position != self.size() + 1 {
                 return Err(EvidenceError::Gap {
@@ -177,10 +196,17 @@ impl TreeState {
             self.tail.push(leaf);
             // A power of two: the mask test keeps the 1.85 toolchain floor.
             if self.size() & (block_leaves - 1) == 0 {
-                self.tail.clear();
+                let mut leaves = Vec::with_capacity(32 * self.tail.len());
+                for leaf in self.tail.drain(..) {
+                    leaves.extend_from_slice(&leaf.0);
+                }
+                completed.push((self.size() / block_leaves - 1, leaves));
             }
         }
         let mut batch = KvBatch::new();
+        for (block, leaves) in &completed {
+            batch.insert(block_key(*block), leaves);
+        }
         for node in &nodes {
             batch.insert(node_key(node.level, node.index), node.hash.0);
         }
@@ -253,10 +279,51 @@ impl Observer for TreeObserver {
     }
 }
 
-/// Nodes from the store, leaf hashes recomputed from the log's records.
+/// Nodes and leaf hashes from the store; the log only as a fallback.
 pub struct LedgerNodeStore {
     pub(crate) tree: KvTree,
     pub(crate) ledger: Ledger,
+    pub(crate) stored_level_min: u8,
+}
+
+impl LedgerNodeStore {
+    /// The leaf hashes of `block` as stored: a complete block, or the incomplete last one
+    /// from the state. `None` when neither holds it.
+    fn block(&self, block: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        let decode = |bytes: &[u8]| -> Vec<Hash> {
+            bytes
+                .chunks_exact(32)
+                .map(|chunk| hash_of(chunk).expect("32 bytes"))
+                .collect()
+        };
+        if let Some(leaves) = self.tree.get(block_key(block)).map_err(StoreError::new)? {
+            return Ok(Some(decode(&leaves)));
+        }
+        let Some(state) = self.tree.get(STATE_KEY).map_err(StoreError::new)? else {
+            return Ok(None);
+        };
+        if state.len() < 11 {
+            return Ok(None);
+        }
+        let size = u64::from_be_bytes(state[1..9].try_into().expect("8 bytes"));
+        if size >> self.stored_level_min != block {
+            // The block completed between the two reads: it is stored now.
+            return Ok(self
+                .tree
+                .get(block_key(block))
+                .map_err(StoreError::new)?
+                .map(|leaves| decode(&leaves)));
+        }
+        Ok(Some(decode(&state[11..])))
+    }
+
+    /// The leaf hash of one record as the tree holds it.
+    pub(crate) fn leaf(&self, leaf_index: u64) -> Result<Option<Hash>, StoreError> {
+        Ok(self
+            .leaf_hashes(leaf_index, leaf_index + 1)?
+            .first()
+            .copied())
+    }
 }
 
 impl NodeStore for LedgerNodeStore {
@@ -265,17 +332,34 @@ impl NodeStore for LedgerNodeStore {
     }
 
     fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
-        if end <= start {
-            return Ok(Vec::new());
+        let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
+        let mut next = start;
+        while next < end {
+            let block = next >> self.stored_level_min;
+            let first = block << self.stored_level_min;
+            let block_end = (first + (1u64 << self.stored_level_min)).min(end);
+            let leaves = match self.block(block)? {
+                Some(leaves) => leaves,
+                None => {
+                    // Not in the store (a tree being caught up): hash the records.
+                    let records = self
+                        .ledger
+                        .read_range(first + 1, (block_end - first) as usize)
+                        .map_err(StoreError::new)?;
+                    records
+                        .iter()
+                        .map(|record| leaf_hash(&record.bytes))
+                        .collect()
+                }
+            };
+            let from = (next - first) as usize;
+            let to = (block_end - first) as usize;
+            match leaves.get(from..to) {
+                Some(slice) => out.extend_from_slice(slice),
+                None => break,
+            }
+            next = block_end;
         }
-        let count = usize::try_from(end - start).map_err(StoreError::new)?;
-        let records = self
-            .ledger
-            .read_range(start + 1, count)
-            .map_err(StoreError::new)?;
-        Ok(records
-            .iter()
-            .map(|record| leaf_hash(&record.bytes))
-            .collect())
+        Ok(out)
     }
 }

@@ -133,13 +133,17 @@ fn a_rewritten_record_refuses_to_open_and_a_forced_checkpoint_is_inconsistent() 
         other => panic!("expected a root mismatch, got {other}"),
     }
 
-    // Forced on: the tree is rebuilt from the altered log and a new checkpoint signed.
+    // Forced on: the tree is rebuilt from the altered log and a new checkpoint signed at once,
+    // for the same 100 records with another root.
     let (ledger, evidence) = Evidence::open(
         ledger_dir.path(),
         ledger_options(),
         evidence_options(&key, Recovery::RebuildTreeFromLog),
     )
     .unwrap();
+    let recovered = evidence.latest_checkpoint().unwrap();
+    assert_eq!(recovered.tree_size, 100);
+    assert_ne!(recovered.root, old.root);
     append_records(&ledger, 10, 10);
     let new = evidence.force_checkpoint().unwrap();
     assert_eq!(new.tree_size, 110);
@@ -161,6 +165,15 @@ fn a_rewritten_record_refuses_to_open_and_a_forced_checkpoint_is_inconsistent() 
         run_consistency(files.path(), &first.note, &new.note, &proof, &key),
         Some(1)
     );
+    // After the recovery the ledger opens normally again: the log reproduces the new checkpoint.
+    drop(evidence);
+    drop(ledger);
+    Evidence::open(
+        ledger_dir.path(),
+        ledger_options(),
+        evidence_options(&key, Recovery::None),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -1,0 +1,344 @@
+//! Benchmarks of the evidence on a real ledger (release build, real sled folder):
+//!
+//! - `append`: durable append throughput with and without the tree observer, 64 concurrent
+//!   submitters each waiting for its own acknowledgement, ~440-byte records (the shape of
+//!   `caseledger bench`), alternated in rounds in one process; the tree's cost is the drop.
+//! - `proofs`: a ledger of `EVIDENCE_BENCH_RECORDS` records (default 10,000,000) built
+//!   through the writer with the tree attached, holding one case stream of 50 records spread
+//!   over the whole log; then inclusion proof latency at random positions against the head,
+//!   bundle export of the 50-record case, and the time to reopen (which re-hashes every
+//!   record against the latest checkpoint).
+//!
+//! ```text
+//! cargo bench -p caseledger-evidence --bench evidence -- append
+//! EVIDENCE_BENCH_DIR=/big/disk/ledger cargo bench -p caseledger-evidence --bench evidence -- proofs
+//! ```
+//! `EVIDENCE_BENCH_DIR` keeps the built ledger for later runs (default: a temporary folder).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use caseledger_evidence::{Evidence, EvidenceOptions};
+use caseledger_log::{Actor, AppendRequest, Ledger, LedgerOptions};
+use caseledger_proof::note::NoteSigner;
+
+const ORIGIN: &str = "caseledger.bench/evidence";
+const PAYLOAD_BYTES: usize = 400;
+const SUBMITTERS: u64 = 64;
+const BUNDLE_STREAM: &str = "case/bundle-bench";
+const BUNDLE_RECORDS: u64 = 50;
+
+fn request(stream: String, expected_version: u64, sequence: u64) -> AppendRequest {
+    let mut payload = format!(
+        "{{\"seq\":{sequence},\"compound\":\"compound/dongping/lanting-{}\",\"note\":\"",
+        sequence % 900
+    );
+    while payload.len() < PAYLOAD_BYTES - 2 {
+        payload.push_str("绿地");
+        payload.push(char::from(b'a' + (sequence % 26) as u8));
+    }
+    payload.truncate(payload.floor_char_boundary_compat(PAYLOAD_BYTES - 2));
+    payload.push_str("\"}");
+    AppendRequest {
+        stream,
+        expected_version,
+        event_id: uuid::Uuid::now_v7(),
+        actor: Actor {
+            role: "township".into(),
+            unit: "township/dongping".into(),
+            user: "bench".into(),
+        },
+        kind: "InspectionRecorded".into(),
+        schema_version: 1,
+        payload: payload.into_bytes(),
+    }
+}
+
+/// `str::floor_char_boundary` is not stable on the 1.85 floor.
+trait FloorBoundary {
+    fn floor_char_boundary_compat(&self, index: usize) -> usize;
+}
+
+impl FloorBoundary for String {
+    fn floor_char_boundary_compat(&self, index: usize) -> usize {
+        let mut index = index.min(self.len());
+        while !self.is_char_boundary(index) {
+            index -= 1;
+        }
+        index
+    }
+}
+
+fn key() -> NoteSigner {
+    NoteSigner::from_seed(ORIGIN, [7; 32]).expect("a valid key name")
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+/// Appends `records` from 64 submitters, one act per request; returns acts per second.
+fn appends_per_second(ledger: &Ledger, records: u64) -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for submitter in 0..SUBMITTERS {
+            let ledger = ledger.clone();
+            let count = records / SUBMITTERS;
+            tasks.push(tokio::spawn(async move {
+                for n in 0..count {
+                    // A case of 8 acts, then the next case.
+                    let stream = format!("case/{submitter}-{}", n / 8);
+                    ledger
+                        .append(request(stream, n % 8, n))
+                        .await
+                        .expect("append");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("submitter");
+        }
+        (records / SUBMITTERS * SUBMITTERS) as f64 / start.elapsed().as_secs_f64()
+    })
+}
+
+fn bench_append() {
+    let records: u64 = std::env::var("EVIDENCE_BENCH_APPEND_RECORDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(200_000);
+    let mut plain = Vec::new();
+    let mut with_tree = Vec::new();
+    for round in 0..5 {
+        for tree in [false, true] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let rate = if tree {
+                let (ledger, evidence) = Evidence::open(
+                    dir.path(),
+                    LedgerOptions::new(ORIGIN),
+                    EvidenceOptions::new(key()),
+                )
+                .expect("open");
+                let rate = appends_per_second(&ledger, records);
+                drop(evidence);
+                rate
+            } else {
+                let ledger = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).expect("open");
+                appends_per_second(&ledger, records)
+            };
+            println!(
+                "round {round} {:<12} {rate:>10.0} acts/s",
+                if tree { "with tree" } else { "log only" }
+            );
+            if tree {
+                with_tree.push(rate);
+            } else {
+                plain.push(rate);
+            }
+        }
+    }
+    let median = |rates: &mut Vec<f64>| {
+        rates.sort_by(f64::total_cmp);
+        rates[rates.len() / 2]
+    };
+    let (plain, with_tree) = (median(&mut plain), median(&mut with_tree));
+    println!(
+        "append, {records} records, {SUBMITTERS} submitters: log only {plain:.0} acts/s, with tree {with_tree:.0} acts/s, tree cost {:.1}% (median of 5 rounds)",
+        (1.0 - with_tree / plain) * 100.0
+    );
+}
+
+/// Builds (or extends) the big ledger; the bundle stream gets one record every
+/// `records / 50` records.
+fn build(dir: &Path, records: u64) -> (Ledger, Evidence) {
+    let mut options = EvidenceOptions::new(key());
+    options.checkpoint_every_records = 1 << 20;
+    let (ledger, evidence) =
+        Evidence::open(dir, LedgerOptions::new(ORIGIN), options).expect("open");
+    let head = ledger.head().position;
+    if head >= records {
+        println!("reusing the ledger in {} ({head} records)", dir.display());
+        return (ledger, evidence);
+    }
+    let start = Instant::now();
+    let batch = 2048u64;
+    let spacing = records / BUNDLE_RECORDS;
+    let mut next = head;
+    let mut version = ledger.stream_version(BUNDLE_STREAM).expect("version");
+    let mut last_report = Instant::now();
+    while next < records {
+        let take = batch.min(records - next);
+        let mut requests = Vec::with_capacity(take as usize);
+        for n in next..next + take {
+            if n % spacing == spacing / 2 && version < BUNDLE_RECORDS {
+                requests.push(request(BUNDLE_STREAM.into(), version, n));
+                version += 1;
+            } else {
+                // The other records form cases of 8 acts, numbered apart from the bundle's.
+                let case_record = n - version;
+                requests.push(request(
+                    format!("case/{}", case_record / 8),
+                    case_record % 8,
+                    n,
+                ));
+            }
+        }
+        ledger.append_many_blocking(requests).expect("append");
+        next += take;
+        if last_report.elapsed() > Duration::from_secs(10) {
+            println!(
+                "built {next} records, {:.0} records/s",
+                (next - head) as f64 / start.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+    }
+    println!(
+        "built {} records in {:.1} s ({:.0} records/s, batches of {batch}, tree attached)",
+        records - head,
+        start.elapsed().as_secs_f64(),
+        (records - head) as f64 / start.elapsed().as_secs_f64()
+    );
+    (ledger, evidence)
+}
+
+fn bench_proofs() {
+    let records: u64 = std::env::var("EVIDENCE_BENCH_RECORDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(10_000_000);
+    let temp;
+    let dir = match std::env::var_os("EVIDENCE_BENCH_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            temp = tempfile::tempdir().expect("temp dir");
+            temp.path().to_path_buf()
+        }
+    };
+    let (ledger, evidence) = build(&dir, records);
+    let head = ledger.head().position;
+    let checkpoint = evidence.force_checkpoint().expect("checkpoint");
+    assert_eq!(checkpoint.tree_size, head);
+
+    // What one block of leaf hashes costs: 16 records read from the log.
+    let mut latencies = Vec::new();
+    for n in 0..2000u64 {
+        let position = 1 + (n * 7919 * 16) % (head - 16);
+        let begun = Instant::now();
+        std::hint::black_box(ledger.read_range(position, 16).expect("read"));
+        latencies.push(begun.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "log read of 16 records at spread positions: p50 {:?}, p99 {:?}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
+    );
+
+    // Inclusion proofs at random positions against the head (xorshift, fixed seed).
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let samples = 20_000;
+    let mut latencies = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let position = 1 + random() % head;
+        let begun = Instant::now();
+        let proof = evidence.inclusion_proof(position, head).expect("proof");
+        latencies.push(begun.elapsed());
+        debug_assert_eq!(proof.root, checkpoint.root);
+    }
+    latencies.sort();
+    println!(
+        "inclusion proof, tree of {head} records, {samples} random positions: p50 {:?}, p99 {:?}, max {:?}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+    // And against random earlier tree sizes.
+    let mut latencies = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let tree_size = 1 + random() % head;
+        let position = 1 + random() % tree_size;
+        let begun = Instant::now();
+        evidence
+            .inclusion_proof(position, tree_size)
+            .expect("proof");
+        latencies.push(begun.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "inclusion proof, random tree sizes up to {head}: p50 {:?}, p99 {:?}, max {:?}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+
+    // Bundle export of the 50-record case against the checkpoint just signed.
+    let stream_records = ledger.stream_version(BUNDLE_STREAM).expect("version");
+    let mut latencies = Vec::new();
+    for _ in 0..200 {
+        let begun = Instant::now();
+        let bundle = evidence
+            .bundle(BUNDLE_STREAM, "2026-11-26T00:00:00Z", |_| None)
+            .expect("bundle");
+        let json = serde_json::to_vec(&bundle).expect("json");
+        latencies.push(begun.elapsed());
+        assert_eq!(bundle.records.len() as u64, stream_records);
+        std::hint::black_box(json);
+    }
+    latencies.sort();
+    println!(
+        "bundle export of a {stream_records}-record case (proofs + JSON), 200 runs: p50 {:?}, p99 {:?}, max {:?}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+    let one_more = request(BUNDLE_STREAM.into(), stream_records, 0);
+    ledger.append_blocking(one_more).expect("append");
+    let begun = Instant::now();
+    evidence
+        .bundle(BUNDLE_STREAM, "2026-11-26T00:00:00Z", |_| None)
+        .expect("bundle");
+    println!(
+        "bundle export that first signs a checkpoint (sled flush + file fsync): {:?}",
+        begun.elapsed()
+    );
+
+    drop(evidence);
+    drop(ledger);
+    let begun = Instant::now();
+    let reopened = Evidence::open(
+        &dir,
+        LedgerOptions::new(ORIGIN),
+        EvidenceOptions::new(key()),
+    )
+    .expect("reopen");
+    println!(
+        "reopen with the full check of the latest checkpoint ({} records re-hashed): {:.1} s",
+        head + 1,
+        begun.elapsed().as_secs_f64()
+    );
+    drop(reopened);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run_all = !args.iter().any(|arg| arg == "append" || arg == "proofs");
+    if run_all || args.iter().any(|arg| arg == "append") {
+        bench_append();
+    }
+    if run_all || args.iter().any(|arg| arg == "proofs") {
+        bench_proofs();
+    }
+}
