@@ -232,8 +232,28 @@ impl TokenStore {
     }
 
     fn read(&self, id: &str) -> Result<Option<TokenEntry>, TokenError> {
+        {
+            let cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(entry) = cache.get(id) {
+                return Ok(Some(entry.clone()));
+            }
+        }
         let value = self.tree.get(id.as_bytes()).map_err(TokenError::Store)?;
-        value.map(|bytes| decode_entry(id, &bytes)).transpose()
+        let entry = value.map(|bytes| decode_entry(id, &bytes)).transpose()?;
+        if let Some(entry) = &entry {
+            let mut cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if cache.len() >= TOKEN_CACHE_ENTRIES_MAX {
+                cache.clear();
+            }
+            cache.insert(id.to_owned(), entry.clone());
+        }
+        Ok(entry)
     }
 
     fn write(&self, entry: &TokenEntry) -> Result<(), TokenError> {
@@ -241,7 +261,13 @@ impl TokenStore {
             serde_json::to_vec(entry).map_err(|error| TokenError::Store(error.to_string()))?;
         self.tree
             .put(entry.id.as_bytes(), &bytes)
-            .map_err(TokenError::Store)
+            .map_err(TokenError::Store)?;
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.remove(&entry.id);
+        Ok(())
     }
 }
 
