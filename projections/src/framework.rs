@@ -482,6 +482,10 @@ pub struct Summary {
     pub records: u64,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// Of which folding records into the caches.
+    pub fold_seconds: f64,
+    /// Of which writing commits to storage.
+    pub commit_seconds: f64,
     /// Whether a new generation was swapped in.
     pub swapped: Vec<String>,
 }
@@ -766,16 +770,12 @@ impl Projections {
         }
         // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
         self.store.flush()?;
-        if std::env::var_os("CASELEDGER_PROJECTIONS_TIMING").is_some() {
-            eprintln!(
-                "  {records_read} records: read {:.2} s, fold {fold_seconds:.2} s, commit {commit_seconds:.2} s",
-                started.elapsed().as_secs_f64() - fold_seconds - commit_seconds
-            );
-        }
         let mut summary = Summary {
             projections: Vec::new(),
             records: records_read,
             seconds: 0.0,
+            fold_seconds,
+            commit_seconds,
             swapped: Vec::new(),
         };
         for target in targets {
