@@ -1,0 +1,139 @@
+//! `caseledger serve` and `caseledger token issue|revoke` as real processes: a token works
+//! once issued, and answers 401 once revoked. Tokens are managed while no server holds the
+//! ledger folder.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+fn caseledger() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_caseledger"))
+}
+
+/// Starts `serve` on a free loopback port and returns the child and its address.
+fn serve(data: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = caseledger()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap();
+    (child, address)
+}
+
+fn stop(mut child: Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "serve exits cleanly on SIGTERM: {exit:?}");
+}
+
+fn get_status(address: SocketAddr, path: &str, token: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad response {response:?}"))
+}
+
+#[test]
+fn issued_token_works_until_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    // The first serve creates the ledger.
+    let (child, _) = serve(&data);
+    stop(child);
+
+    let issued = caseledger()
+        .args([
+            "token", "issue", "--role", "office", "--unit", "office", "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let token = String::from_utf8(issued.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("clt1."), "{token}");
+    let id = token.split('.').nth(1).unwrap().to_owned();
+    // Only the hash is stored: the secret appears nowhere in the folder's files.
+    let secret = token.rsplit('.').next().unwrap();
+    for entry in walk(&data) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes()),
+            "{} holds the secret",
+            entry.display()
+        );
+    }
+    // A unit that does not fit the role is refused.
+    let refused = caseledger()
+        .args([
+            "token", "issue", "--role", "township", "--unit", "housing", "--data",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+
+    let (child, address) = serve(&data);
+    assert_eq!(get_status(address, "/api/v1/audit/verify", &token), 200);
+    stop(child);
+
+    let revoked = caseledger()
+        .args(["token", "revoke", "--id", &id, "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+
+    let (child, address) = serve(&data);
+    assert_eq!(get_status(address, "/api/v1/audit/verify", &token), 401);
+    stop(child);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
