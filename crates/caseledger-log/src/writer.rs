@@ -529,17 +529,18 @@ impl Syncer {
             return Ok(());
         };
         self.shared.db.flush()?;
-        self.sled_file.sync_if_grown()?;
+        self.sled_file.sync()?;
         self.head_file.write(&head)
     }
 }
 
-/// sled's data file. sled's flush uses `sync_file_range`, which writes the data but not the
-/// file's size; when the file has grown, an fdatasync commits the new size too, so the data
-/// survives a power loss and not only a process crash.
+/// sled's data file. sled's flush uses `sync_file_range`, which writes the data but persists
+/// none of the metadata needed to read it back after a power loss: the file's size and the
+/// blocks allocated for it (also inside the file, where sled's I/O threads may have left a
+/// hole that a later buffer fills). An fdatasync after every flush commits exactly that, and
+/// costs only a device flush when nothing was allocated.
 struct SledFile {
     file: std::fs::File,
-    synced_bytes: u64,
 }
 
 /// The data file inside sled's folder (sled 0.34 keeps its log in one file).
@@ -549,28 +550,15 @@ impl SledFile {
     fn open(dir: &Path) -> Result<SledFile, Error> {
         let file = std::fs::File::open(dir.join(crate::SLED_DIR_NAME).join(SLED_DATA_FILE))
             .map_err(|error| Error::io("opening sled's data file", error))?;
-        file.sync_data()
-            .map_err(|error| Error::io("syncing sled's data file", error))?;
-        let synced_bytes = file
-            .metadata()
-            .map_err(|error| Error::io("reading sled's data file size", error))?
-            .len();
-        Ok(SledFile { file, synced_bytes })
+        let mut sled_file = SledFile { file };
+        sled_file.sync()?;
+        Ok(sled_file)
     }
 
-    fn sync_if_grown(&mut self) -> Result<(), Error> {
-        let bytes = self
-            .file
-            .metadata()
-            .map_err(|error| Error::io("reading sled's data file size", error))?
-            .len();
-        if bytes != self.synced_bytes {
-            self.file
-                .sync_data()
-                .map_err(|error| Error::io("syncing sled's data file", error))?;
-            self.synced_bytes = bytes;
-        }
-        Ok(())
+    fn sync(&mut self) -> Result<(), Error> {
+        self.file
+            .sync_data()
+            .map_err(|error| Error::io("syncing sled's data file", error))
     }
 }
 
