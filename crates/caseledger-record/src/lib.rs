@@ -153,7 +153,10 @@ impl Record {
     pub fn encode(&self) -> Vec<u8> {
         let bytes = bincode::serde::encode_to_vec(self, bincode_config())
             .expect("a record within the limits always encodes");
-        assert!(bytes.len() <= RECORD_BYTES_MAX, "record exceeds RECORD_BYTES_MAX");
+        assert!(
+            bytes.len() <= RECORD_BYTES_MAX,
+            "record exceeds RECORD_BYTES_MAX"
+        );
         bytes
     }
 
