@@ -72,7 +72,8 @@ pub enum ErrorKind {
         /// Why it stopped.
         reason: String,
     },
-    /// The request queue is full (only from non-waiting submission paths).
+    /// The request queue is full. Reserved for a submission path that does not wait; the
+    /// current `append*` methods wait for room in the queue and never return it.
     Overloaded,
     /// The storage engine or the file system failed.
     Io {
