@@ -77,7 +77,7 @@ pub const STREAM_CACHE_ENTRIES_MAX: usize = 8_192;
 /// service are never missed.
 #[derive(Default)]
 pub struct StreamCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<RecordedAct>>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<CachedStream>)>>,
 }
 
 impl std::fmt::Debug for StreamCache {
@@ -87,7 +87,7 @@ impl std::fmt::Debug for StreamCache {
 }
 
 impl StreamCache {
-    fn get(&self, stream: &str, version: u64) -> Option<Arc<Vec<RecordedAct>>> {
+    fn get(&self, stream: &str, version: u64) -> Option<Arc<CachedStream>> {
         let entries = self
             .entries
             .lock()
@@ -98,7 +98,7 @@ impl StreamCache {
             .map(|(_, acts)| acts.clone())
     }
 
-    fn put(&self, stream: &str, version: u64, acts: Arc<Vec<RecordedAct>>) {
+    fn put(&self, stream: &str, version: u64, acts: Arc<CachedStream>) {
         let mut entries = self
             .entries
             .lock()
@@ -107,6 +107,29 @@ impl StreamCache {
             entries.clear();
         }
         entries.insert(stream.to_owned(), (version, acts));
+    }
+
+    /// Moves the entry of `stream` from `from` to `to` by appending `new` acts, in place
+    /// when nobody else holds the entry.
+    fn extend(&self, stream: &str, from: u64, to: u64, new: Vec<RecordedAct>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some((version, cached)) = entries.get_mut(stream) else {
+            return;
+        };
+        if *version != from {
+            entries.remove(stream);
+            return;
+        }
+        let cached = Arc::make_mut(cached);
+        for recorded in new {
+            cached.case =
+                caseledger_domain::case::evolve(std::mem::take(&mut cached.case), &recorded.act);
+            cached.acts.push(recorded);
+        }
+        *version = to;
     }
 
     fn forget(&self, stream: &str) {
@@ -118,9 +141,20 @@ impl StreamCache {
     }
 }
 
+/// A stream as the write path decides on it: its decoded acts, and their fold as a case
+/// (the default state for streams that are not cases), kept so that an act does not replay
+/// the whole stream.
+#[derive(Debug, Clone, Default)]
+pub struct CachedStream {
+    /// Every act of the stream, in order, with positions.
+    pub acts: Vec<RecordedAct>,
+    /// `CaseState::replay` of `acts`.
+    pub case: caseledger_domain::case::CaseState,
+}
+
 /// The decoded acts of `stream` and its version: from the cache when current, else from the
 /// log. Call it holding the stream's lock.
-fn load_stream(state: &AppState, stream: &str) -> Result<(u64, Arc<Vec<RecordedAct>>), ApiError> {
+fn load_stream(state: &AppState, stream: &str) -> Result<(u64, Arc<CachedStream>), ApiError> {
     let version = state
         .ledger()
         .stream_version(stream)
@@ -130,7 +164,10 @@ fn load_stream(state: &AppState, stream: &str) -> Result<(u64, Arc<Vec<RecordedA
     }
     let records = read_stream(state, stream)?;
     let version = records.last().map_or(0, |last| last.record.stream_version);
-    let acts = Arc::new(decode_records(&records)?);
+    let acts = decode_records(&records)?;
+    let case =
+        caseledger_domain::case::CaseState::replay(acts.iter().map(|recorded| &recorded.act));
+    let acts = Arc::new(CachedStream { acts, case });
     state.stream_cache().put(stream, version, acts.clone());
     Ok((version, acts))
 }
@@ -347,7 +384,7 @@ pub async fn decide_and_append<F>(
     mut decide: F,
 ) -> Result<WriteOutcome, ApiError>
 where
-    F: FnMut(&[RecordedAct]) -> Result<Vec<Act>, ApiError>,
+    F: FnMut(&CachedStream) -> Result<Vec<Act>, ApiError>,
 {
     if headers.idempotency_key.is_some() {
         if let Some(outcome) = repeated(state, event_id)? {
@@ -378,7 +415,7 @@ where
                 });
             }
         }
-        let acts = decide(records.as_slice())?;
+        let acts = decide(&records)?;
         if acts.is_empty() {
             return Err(ApiError::internal("decide returned no act"));
         }
@@ -411,10 +448,11 @@ where
                 if appended.iter().any(|result| result.duplicate) {
                     state.stream_cache().forget(stream);
                 } else {
-                    let mut grown = Vec::with_capacity(records.len() + acts.len());
-                    grown.extend(records.iter().cloned());
-                    for (index, (act, result)) in acts.iter().zip(&appended).enumerate() {
-                        grown.push(RecordedAct {
+                    let new: Vec<RecordedAct> = acts
+                        .iter()
+                        .zip(&appended)
+                        .enumerate()
+                        .map(|(index, (act, result))| RecordedAct {
                             position: result.position,
                             event_id: nth_event_id(event_id, index),
                             recorded_at: chrono::DateTime::from_timestamp_micros(
@@ -422,11 +460,13 @@ where
                             )
                             .unwrap_or_default(),
                             act: act.clone(),
-                        });
-                    }
+                        })
+                        .collect();
+                    // Let go of our reference first, so the entry grows in place.
+                    drop(records);
                     state
                         .stream_cache()
-                        .put(stream, last.stream_version, Arc::new(grown));
+                        .extend(stream, version, last.stream_version, new);
                 }
                 return Ok(WriteOutcome {
                     stream: stream.to_owned(),

@@ -185,7 +185,7 @@ pub async fn file_case(
     };
     let mut sealed = None;
     let outcome = decide_and_append(&state, &caller, &stream, &write_headers, event_id, |acts| {
-        let current = CaseState::replay(acts.iter().map(|recorded| &recorded.act));
+        let current = acts.case.clone();
         if sealed.is_none() {
             let mut keys = state.keys().clone();
             sealed = Some(seal::seal(&personal, &stream, &mut keys).map_err(seal_failed)?);
@@ -346,7 +346,7 @@ pub async fn record_act(
     let event_id = event_id_for(&caller, &stream, write_headers.idempotency_key.as_deref());
     let mut erased_key = None;
     let outcome = decide_and_append(&state, &caller, &stream, &write_headers, event_id, |acts| {
-        let current = CaseState::replay(acts.iter().map(|recorded| &recorded.act));
+        let current = acts.case.clone();
         if current.case_id.is_none() || !may_read_state(&principal, &current) {
             return Err(ApiError::NotFound { what: "case" });
         }

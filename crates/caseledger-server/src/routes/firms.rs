@@ -130,7 +130,7 @@ async fn decide_firm(
     let event_id = event_id_for(caller, &stream, write_headers.idempotency_key.as_deref());
     let registering = matches!(command, FirmCommand::RegisterFirm(_));
     let outcome = decide_and_append(state, caller, &stream, &write_headers, event_id, |stored| {
-        let own = stored.to_vec();
+        let own = stored.acts.clone();
         let current = FirmState::replay(own.iter().map(|recorded| &recorded.act));
         if !registering && (current.firm.is_none() || !may_read_firm(&principal, uscc.as_str())) {
             return Err(ApiError::NotFound { what: "firm" });

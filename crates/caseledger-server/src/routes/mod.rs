@@ -2,8 +2,8 @@
 
 pub mod audit;
 pub mod cases;
-pub mod evidence;
 pub mod events;
+pub mod evidence;
 pub mod firms;
 pub mod public;
 pub mod reports;
