@@ -415,7 +415,11 @@ impl PendingEvidence {
         }
         let tree = store.open_tree(TREE_NAME)?;
         let checkpoints = store.open_tree(CHECKPOINTS_TREE_NAME)?;
-        let mut state = TreeState::load(tree.clone(), options.stored_level_min)?;
+        let mut state = TreeState::load(
+            tree.clone(),
+            options.stored_level_min,
+            self.shared.cache.clone(),
+        )?;
         let head = ledger.head().position;
         if state.size() > head {
             return Err(EvidenceError::TreeAheadOfLog {
@@ -458,6 +462,7 @@ impl PendingEvidence {
             verifier,
             nodes: LedgerNodeStore {
                 tree,
+                cache: self.shared.cache.clone(),
                 ledger: ledger.clone(),
                 stored_level_min: options.stored_level_min,
             },
