@@ -34,6 +34,10 @@ const DEADLINES: &str = include_str!("../../../ops/policy/deadlines.toml");
 const CREDIT: &str = include_str!("../../../ops/policy/credit.toml");
 const CALENDARS: &[(&str, &str)] = &[
     (
+        "ops/calendar/2025.toml",
+        include_str!("../../../ops/calendar/2025.toml"),
+    ),
+    (
         "ops/calendar/2026.toml",
         include_str!("../../../ops/calendar/2026.toml"),
     ),
@@ -309,8 +313,13 @@ fn the_calendars() {
         .years()
         .map(|(year, info)| (year, info.sample))
         .collect();
-    assert_eq!(years, vec![(2026, true), (2027, true)]);
+    assert_eq!(years, vec![(2025, true), (2026, true), (2027, true)]);
     let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    // 2025: 国庆节、中秋节 1-8 October, make-up Sunday 28 September and Saturday 11 October.
+    assert!(!calendar.is_working_day(day(2025, 10, 8)));
+    assert!(calendar.is_working_day(day(2025, 9, 28)));
+    assert!(calendar.is_working_day(day(2025, 10, 11)));
+    assert!(calendar.is_working_day(day(2025, 10, 9)));
     // 2026: 春节 15-23 February, make-up Saturdays 14 and 28 February.
     assert!(!calendar.is_working_day(day(2026, 2, 16)));
     assert!(calendar.is_working_day(day(2026, 2, 14)));

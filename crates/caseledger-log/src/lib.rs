@@ -251,7 +251,7 @@ impl Ledger {
     /// [`Ledger::append`] for threads outside an async runtime. Panics when called from
     /// inside a runtime (use `append` there).
     pub fn append_blocking(&self, request: AppendRequest) -> Result<Appended, Error> {
-        let mut results = self.handle.submit_blocking(vec![request])?;
+        let mut results = self.handle.submit_blocking(vec![request], None)?;
         Ok(results.remove(0))
     }
 
@@ -260,7 +260,20 @@ impl Ledger {
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<Appended>, Error> {
-        self.handle.submit_blocking(requests)
+        self.handle.submit_blocking(requests, None)
+    }
+
+    /// Appends records that happened earlier, each with the time it happened, atomically like
+    /// [`Ledger::append_many_blocking`]. Used to load a synthetic or migrated history (the demo
+    /// county's year). The times must not go backwards from the last record on and must not
+    /// lie in the future, so recorded-at stays monotonic over the whole log; the service never
+    /// offers this path to clients.
+    pub fn import_many_blocking(
+        &self,
+        records: Vec<(AppendRequest, i64)>,
+    ) -> Result<Vec<Appended>, Error> {
+        let (requests, times) = records.into_iter().unzip();
+        self.handle.submit_blocking(requests, Some(times))
     }
 
     /// The last acknowledged position and its hash.

@@ -31,6 +31,9 @@ type Reply = oneshot::Sender<Result<Vec<Appended>, Error>>;
 
 struct Job {
     requests: Vec<AppendRequest>,
+    /// Times given by an import ([`crate::Ledger::import_many_blocking`]), one per request;
+    /// `None` for ordinary appends, which the writer's clock stamps.
+    recorded_at_us: Option<Vec<i64>>,
     reply: Reply,
 }
 
@@ -188,6 +191,7 @@ impl Handle {
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<Appended>, Error> {
+        let recorded_at_us = None;
         if requests.is_empty() {
             return Ok(Vec::new());
         }
@@ -196,7 +200,15 @@ impl Handle {
             .sender
             .as_ref()
             .expect("sender lives as long as the handle");
-        if sender.send(Job { requests, reply }).await.is_err() {
+        if sender
+            .send(Job {
+                requests,
+                recorded_at_us,
+                reply,
+            })
+            .await
+            .is_err()
+        {
             return Err(self.stopped_error());
         }
         answer.await.unwrap_or_else(|_| Err(self.stopped_error()))
@@ -205,6 +217,7 @@ impl Handle {
     pub(crate) fn submit_blocking(
         &self,
         requests: Vec<AppendRequest>,
+        recorded_at_us: Option<Vec<i64>>,
     ) -> Result<Vec<Appended>, Error> {
         if requests.is_empty() {
             return Ok(Vec::new());
@@ -214,13 +227,48 @@ impl Handle {
             .sender
             .as_ref()
             .expect("sender lives as long as the handle");
-        if sender.blocking_send(Job { requests, reply }).is_err() {
+        if sender
+            .blocking_send(Job {
+                requests,
+                recorded_at_us,
+                reply,
+            })
+            .is_err()
+        {
             return Err(self.stopped_error());
         }
         answer
             .blocking_recv()
             .unwrap_or_else(|_| Err(self.stopped_error()))
     }
+}
+
+/// An import's times must be one per request, never go backwards (from the last record on),
+/// and never lie in the future: recorded-at stays monotonic over the whole log.
+fn check_given_times(times: &[i64], requests: usize, last_us: i64) -> Result<(), Error> {
+    if times.len() != requests {
+        return Err(Error::invalid(format!(
+            "{} times for {} imported records / 导入时间数与记录数不符",
+            times.len(),
+            requests
+        )));
+    }
+    let now = now_us();
+    let mut previous = last_us;
+    for &time in times {
+        if time < previous {
+            return Err(Error::invalid(format!(
+                "imported time {time} µs is before the previous record's {previous} µs / 导入时间早于前一条记录"
+            )));
+        }
+        if time > now {
+            return Err(Error::invalid(format!(
+                "imported time {time} µs lies in the future / 导入时间晚于当前时间"
+            )));
+        }
+        previous = time;
+    }
+    Ok(())
 }
 
 fn check_origin(shared: &Shared) -> Result<(), Error> {
@@ -712,7 +760,11 @@ impl Writer {
         &mut self,
         pending: &mut Pending,
         requests: Vec<AppendRequest>,
+        given_times: Option<Vec<i64>>,
     ) -> Result<Vec<Outcome>, Error> {
+        if let Some(times) = &given_times {
+            check_given_times(times, requests.len(), self.last_recorded_at_us)?;
+        }
         if requests.len() > self.options.batch_records_max {
             return Err(Error::invalid(format!(
                 "{} requests in one atomic append, at most {} allowed / 一次追加过多",
@@ -773,11 +825,15 @@ impl Writer {
         // Everything checked: now the records of this job are built and chained.
         let mut built = mark;
         // The requests are consumed: their strings and payload move into the records.
-        for (request, outcome) in requests.into_iter().zip(outcomes.iter_mut()) {
+        for (index, (request, outcome)) in requests.into_iter().zip(outcomes.iter_mut()).enumerate()
+        {
             if !matches!(outcome, Outcome::New(usize::MAX)) {
                 continue;
             }
-            let recorded_at_us = now_us().max(self.last_recorded_at_us);
+            let recorded_at_us = match &given_times {
+                Some(times) => times[index],
+                None => now_us().max(self.last_recorded_at_us),
+            };
             let record = Record {
                 format: RECORD_FORMAT,
                 position: self.next_position,
@@ -820,7 +876,7 @@ impl Writer {
         for job in jobs {
             // A job that fails leaves `pending` and the chain state as they were.
             let saved = (self.next_position, self.last_hash, self.last_recorded_at_us);
-            match self.decide(&mut pending, job.requests) {
+            match self.decide(&mut pending, job.requests, job.recorded_at_us) {
                 Ok(outcomes) => decided.push((job.reply, outcomes)),
                 Err(error) => {
                     (self.next_position, self.last_hash, self.last_recorded_at_us) = saved;

@@ -490,3 +490,45 @@ proptest::proptest! {
         proptest::prop_assert!(report.ok, "{:?}", report);
     }
 }
+
+#[test]
+fn an_import_keeps_its_times_but_never_goes_backwards_or_ahead_of_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    let day_us = 86_400_000_000i64;
+    let past = 1_750_000_000_000_000i64; // June 2025
+    let appended = ledger
+        .import_many_blocking(vec![
+            (request("case/import-1", 0, "a"), past),
+            (request("case/import-1", 1, "b"), past + day_us),
+        ])
+        .unwrap();
+    let records = ledger.read_range(1, 10).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].record.recorded_at_us, past);
+    assert_eq!(records[1].record.recorded_at_us, past + day_us);
+    assert_eq!(appended[1].recorded_at_us, past + day_us);
+
+    // Going backwards, or into the future, is refused and appends nothing.
+    let head = ledger.head();
+    let backwards = ledger
+        .import_many_blocking(vec![(request("case/import-2", 0, "c"), past)])
+        .unwrap_err();
+    assert!(
+        backwards.to_string().contains("before the previous"),
+        "{backwards}"
+    );
+    let future = i64::MAX / 2;
+    let ahead = ledger
+        .import_many_blocking(vec![(request("case/import-2", 0, "c"), future)])
+        .unwrap_err();
+    assert!(ahead.to_string().contains("future"), "{ahead}");
+    assert_eq!(ledger.head(), head);
+
+    // An ordinary append after an import is stamped by the writer's clock, never earlier.
+    let now = ledger
+        .append_blocking(request("case/import-2", 0, "d"))
+        .unwrap();
+    assert!(now.recorded_at_us > past + day_us);
+    assert!(ledger.verify(|_, _| {}).unwrap().ok);
+}

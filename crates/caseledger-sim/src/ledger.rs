@@ -97,7 +97,7 @@ impl SimStep {
 const BATCHES_AHEAD_MAX: usize = 2;
 
 /// Appends every step of `steps` to `ledger`, in batches of [`APPEND_BATCH_STEPS_MAX`]
-/// through `append_many_blocking`, calling `progress` after each batch. The ledger's head
+/// through `import_many_blocking`, so each record keeps its simulated time, calling `progress` after each batch. The ledger's head
 /// must be one before the first step's position (an empty ledger for the default
 /// `first_position` of 1); every step must land at its simulated position.
 ///
@@ -115,13 +115,13 @@ where
 {
     let started = Instant::now();
     let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<(u64, Vec<AppendRequest>)>(BATCHES_AHEAD_MAX);
+        std::sync::mpsc::sync_channel::<(u64, Vec<(AppendRequest, i64)>)>(BATCHES_AHEAD_MAX);
     std::thread::scope(|scope| {
         let appender = scope.spawn(move || -> Result<u64, AppendError> {
             let mut appended = 0u64;
             for (first, requests) in receiver {
                 let count = requests.len() as u64;
-                let results = ledger.append_many_blocking(requests)?;
+                let results = ledger.import_many_blocking(requests)?;
                 for (offset, result) in results.iter().enumerate() {
                     let expected = first + offset as u64;
                     if result.position != expected {
@@ -161,12 +161,12 @@ where
 fn generate_batches<I>(
     ledger: &Ledger,
     steps: I,
-    sender: &std::sync::mpsc::SyncSender<(u64, Vec<AppendRequest>)>,
+    sender: &std::sync::mpsc::SyncSender<(u64, Vec<(AppendRequest, i64)>)>,
 ) -> Result<(), AppendError>
 where
     I: IntoIterator<Item = Result<SimStep, SimError>>,
 {
-    let mut batch: Vec<AppendRequest> = Vec::with_capacity(APPEND_BATCH_STEPS_MAX);
+    let mut batch: Vec<(AppendRequest, i64)> = Vec::with_capacity(APPEND_BATCH_STEPS_MAX);
     let mut batch_first = 0u64;
     let mut checked_start = false;
     for step in steps {
@@ -184,7 +184,8 @@ where
         if batch.is_empty() {
             batch_first = step.position;
         }
-        batch.push(step.into_append_request());
+        let at = step.recorded_at.timestamp_micros();
+        batch.push((step.into_append_request(), at));
         if batch.len() >= APPEND_BATCH_STEPS_MAX {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(APPEND_BATCH_STEPS_MAX));
             if sender.send((batch_first, full)).is_err() {

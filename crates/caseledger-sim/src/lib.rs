@@ -181,13 +181,15 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// A calendar year 2026 (the shipped sample calendars cover 2026 and 2027) with `cases`
-    /// complaints and firm acts, starting at position 1.
+    /// A year from 1 July 2025 to 30 June 2026 (the shipped sample calendars cover 2025 to
+    /// 2027) with `cases` complaints and firm acts, starting at position 1. The year and its
+    /// follow-ups end before today, so [`append_all`] can give every record its simulated
+    /// time: the log refuses recorded-at times in the future.
     pub fn year(seed: u64, cases: u64) -> SimConfig {
         SimConfig {
             seed,
             cases,
-            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            start: NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or_default(),
             days: 365,
             first_position: 1,
             firm_acts: true,
