@@ -54,7 +54,8 @@ const REGISTRY_FILES: [(&str, &str); 5] = [
 const MATRIX_FILE: &str = include_str!("../../../ops/policy/matrix.toml");
 const DEADLINES_FILE: &str = include_str!("../../../ops/policy/deadlines.toml");
 const CREDIT_FILE: &str = include_str!("../../../ops/policy/credit.toml");
-const CALENDAR_FILES: [(&str, &str); 2] = [
+const CALENDAR_FILES: [(&str, &str); 3] = [
+    ("2025.toml", include_str!("../../../ops/calendar/2025.toml")),
     ("2026.toml", include_str!("../../../ops/calendar/2026.toml")),
     ("2027.toml", include_str!("../../../ops/calendar/2027.toml")),
 ];
@@ -190,6 +191,27 @@ mod tests {
             loaded.registry.units().count()
         );
         assert!(embedded.registry.townships().len() >= 20);
+        // Every file of ops/ is compiled in: a new calendar year must be added here too.
+        for (folder, compiled) in [
+            ("registry", REGISTRY_FILES.len()),
+            ("calendar", CALENDAR_FILES.len()),
+        ] {
+            let on_disk = std::fs::read_dir(ops.join(folder))
+                .unwrap()
+                .filter(|entry| {
+                    entry
+                        .as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|ext| ext == "toml")
+                })
+                .count();
+            assert_eq!(
+                on_disk, compiled,
+                "ops/{folder} has files the binary does not embed"
+            );
+        }
     }
 
     #[test]
