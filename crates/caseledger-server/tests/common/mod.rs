@@ -154,12 +154,14 @@ impl TestServer {
         appended
     }
 
-    pub async fn stop(mut self) {
+    /// Shuts the server down gracefully and hands back its folder.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        self.dir
     }
 }
