@@ -306,7 +306,7 @@ caseledger 演示 / demo
   curl {base}/api/v1/public/credit
   curl {base}/api/v1/public/lists
   curl -H 'Authorization: Bearer {office}' '{base}/api/v1/cases?limit=5'
-  curl -H 'Authorization: Bearer {office}' '{base}/api/v1/measures?group_by=township&from=2026-01&to=2026-12'
+  curl -H 'Authorization: Bearer {office}' '{base}/api/v1/measures?group_by=township&from=2025-07&to=2026-06'
   curl -H 'Authorization: Bearer {office}' '{base}/api/v1/workload'
   curl -H 'Authorization: Bearer {office}' '{base}/api/v1/audit/verify'
   curl -N -H 'Authorization: Bearer {office}' '{base}/api/v1/events?after=0'
