@@ -431,6 +431,7 @@ impl PendingEvidence {
             let records = ledger.read_range(state.size() + 1, READ_RECORDS_STEP)?;
             state.apply(&records)?;
         }
+        state.write()?;
         store.flush()?;
         let latest = latest_stored(&checkpoints, ledger.dir(), &verifier)?;
         if let (Some(latest), Recovery::None) = (&latest, options.recovery) {
@@ -506,6 +507,10 @@ fn checkpointer(inner: &Inner) {
             return;
         }
         let last_size = lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size);
+        inner.shared.due_at.store(
+            last_size + every_records,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let head = inner.ledger.head().position;
         let due = head >= last_size + every_records
             || (head > last_size && last_signed.elapsed() >= every);
@@ -547,6 +552,11 @@ fn checkpoint_now(inner: &Inner, forced: bool) -> Result<StoredCheckpoint, Evide
     let covered = latest.as_ref().filter(|current| current.tree_size >= head);
     if let (Some(current), false) = (covered, forced) {
         return Ok(current.clone());
+    }
+    // The stored tree covers every checkpoint, so a later open can name the first block of
+    // records that no longer matches it.
+    if let Some(state) = lock(&inner.shared.slot).as_mut() {
+        state.write()?;
     }
     let root = TreeReader::new(&inner.nodes, inner.options.stored_level_min)?.root(head)?;
     if let Some(current) = covered.filter(|current| current.root == root) {

@@ -188,3 +188,43 @@ fn an_existing_ledger_gains_its_tree_on_first_attach() {
     assert_eq!(checkpoint.tree_size, 40);
     assert_eq!(checkpoint.root, memory_tree(&ledger).root());
 }
+
+#[test]
+fn proofs_hold_across_the_writes_to_sled_and_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    let total = caseledger_evidence::tree::WRITE_RECORDS * 2 + 333;
+    {
+        let (ledger, evidence) =
+            Evidence::open(dir.path(), LedgerOptions::new(ORIGIN), options(&key)).unwrap();
+        append_records(&ledger, total, 500);
+        let memory = memory_tree(&ledger);
+        for (position, tree_size) in [(1, total), (4100, 4200), (total, total), (8000, 8193)] {
+            let proof = evidence.inclusion_proof(position, tree_size).unwrap();
+            assert_eq!(
+                proof.proof,
+                memory
+                    .reader()
+                    .inclusion_proof(position - 1, tree_size)
+                    .unwrap()
+            );
+            assert_eq!(proof.root, memory_root(&memory, tree_size));
+        }
+    }
+    // Reopened without a checkpoint: the tree part still in memory is caught up from the log.
+    let (ledger, evidence) =
+        Evidence::open(dir.path(), LedgerOptions::new(ORIGIN), options(&key)).unwrap();
+    append_records(&ledger, 50, 7);
+    let memory = memory_tree(&ledger);
+    let head = ledger.head().position;
+    assert_eq!(evidence.force_checkpoint().unwrap().root, memory.root());
+    let proof = evidence.inclusion_proof(head - 60, head).unwrap();
+    verify_inclusion(
+        head - 61,
+        head,
+        &proof.leaf_hash,
+        &proof.proof,
+        &memory.root(),
+    )
+    .unwrap();
+}
