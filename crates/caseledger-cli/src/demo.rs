@@ -34,10 +34,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cases: args.cases,
         listen: args.listen,
     };
-    runtime.block_on(run_demo(
-        options,
-        caseledger_server::serve::termination_signal(),
-        |line| println!("{line}"),
-    ))?;
+    // The signal handlers must be installed inside the runtime.
+    runtime.block_on(async {
+        run_demo(
+            options,
+            caseledger_server::serve::termination_signal(),
+            |line| println!("{line}"),
+        )
+        .await
+    })?;
     Ok(ExitCode::SUCCESS)
 }

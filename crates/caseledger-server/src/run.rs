@@ -90,9 +90,11 @@ pub async fn serve_state(
     let address = listener
         .local_addr()
         .map_err(|error| fail("无法读取监听地址", "cannot read the bound address", error))?;
+    // Installed before readiness is announced, so an early SIGTERM is a graceful stop.
+    let shutdown = crate::serve::termination_signal();
     tracing::info!(%address, head = state.ledger().head().position, "serving");
     ready(address);
-    crate::serve::serve(listener, state, crate::serve::termination_signal())
+    crate::serve::serve(listener, state, shutdown)
         .await
         .map_err(|error| fail("服务异常退出", "the server failed", error))
 }
