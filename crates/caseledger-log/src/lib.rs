@@ -322,6 +322,18 @@ impl Ledger {
         )
     }
 
+    /// Calls `visit(position, stored bytes)` for each position of `from..=to` (clamped to the
+    /// head), in order, without decoding or chain-hashing the records: for checks that hash
+    /// the stored bytes themselves, such as the Merkle tree's. Stops at `visit`'s first error.
+    pub fn scan_bytes<E: From<Error>>(
+        &self,
+        from: u64,
+        to: u64,
+        visit: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        read::scan_bytes(self.shared(), self.head().position, from, to, visit)
+    }
+
     /// The record with this event id, if it was acknowledged.
     pub fn read_event(&self, event_id: uuid::Uuid) -> Result<Option<StoredRecord>, Error> {
         read::event(self.shared(), self.head().position, event_id)
