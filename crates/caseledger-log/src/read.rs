@@ -331,11 +331,11 @@ mod tests {
         }
         let all = ledger.read_range(1, 1000).unwrap();
         assert_eq!(all.len(), 100);
-        for stream in 0..3 {
+        for (stream, version) in versions.iter().enumerate() {
             let name = format!("case/{stream}");
             let expected: Vec<_> = all.iter().filter(|r| r.record.stream == name).collect();
             let read = ledger.read_stream(&name, 1, 1000).unwrap();
-            assert_eq!(read.len() as u64, versions[stream]);
+            assert_eq!(read.len() as u64, *version);
             assert_eq!(read.iter().collect::<Vec<_>>(), expected);
             // From a later version, and limited.
             let later = ledger.read_stream(&name, 5, 3).unwrap();
