@@ -11,7 +11,9 @@ use caseledger_record::{genesis_hash, record_hash, DecodeError, Record};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::merkle::{leaf_hash, verify_inclusion, Hash, NodeStore, ProofError, TreeReader};
+use crate::merkle::{
+    leaf_hash, verify_inclusion, Hash, NodeStore, ProofError, TreeReader, VerifyError,
+};
 use crate::note::NoteVerifier;
 
 /// The `format` value of bundles this code writes and reads.
@@ -200,6 +202,18 @@ pub enum AssembleError {
     /// No record given.
     #[error("no records for stream {0} within the checkpoint")]
     Empty(String),
+    /// A record's bytes do not lead to the checkpoint's root with the tree's proof: the
+    /// stored record is not the one the checkpoint signed (altered after the fact), or the
+    /// tree is damaged. No bundle is made, since it could only fail in court.
+    #[error("record {position} is not the record the checkpoint of {tree_size} records signed: {reason}")]
+    NotInCheckpoint {
+        /// Its position.
+        position: u64,
+        /// The checkpoint's size.
+        tree_size: u64,
+        /// What the proof led to.
+        reason: VerifyError,
+    },
 }
 
 /// What the server knows when it assembles a bundle, besides the records.
@@ -245,6 +259,20 @@ pub fn assemble_bundle<S: NodeStore + ?Sized>(
             });
         }
         let proof = reader.inclusion_proof(record.position - 1, tree_size)?;
+        // A few dozen hashes: cheap next to the proof's reads, and the server never hands
+        // out a bundle that cannot verify.
+        verify_inclusion(
+            record.position - 1,
+            tree_size,
+            &leaf_hash(raw),
+            &proof,
+            &checkpoint.root(),
+        )
+        .map_err(|reason| AssembleError::NotInCheckpoint {
+            position: record.position,
+            tree_size,
+            reason,
+        })?;
         head = Some(record.stream_version);
         items.push(BundleRecord::new(raw, &proof, act(&record))?);
     }
