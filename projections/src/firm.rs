@@ -27,7 +27,7 @@ use crate::Error;
 /// The projection's name.
 pub const NAME: &str = "firm_history";
 /// Bump when the stored form or the fold changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A firm's file: the running totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +141,22 @@ pub struct CaseLink {
     pub category: String,
     /// Whether a resolution found it substantiated (counted once per case).
     pub substantiated: bool,
+}
+
+/// How this projection's keys are paged (see [`crate::paged`]): every class of keys in
+/// pages of about this many entries, chosen so that a page is a few KiB.
+pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
+    crate::paged::by_tag(
+        key,
+        &[
+            (b"s/", 4),
+            (b"q/", 4),
+            (b"t/", 32),
+            (b"p/", 32),
+            (b"c/", 64),
+            (b"k/", 64),
+        ],
+    )
 }
 
 fn file_key(uscc: &str) -> Vec<u8> {

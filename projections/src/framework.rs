@@ -4,8 +4,14 @@
 //! Storage layout (all in the store the log hands us):
 //! - `proj/meta`: one key per projection name, holding [`Meta`]: the active generation (the
 //!   one queries read), the generation being built if any, and generations to drop.
-//! - `proj/<name>/g<N>`: generation N's data, and under [`CHECKPOINT_KEY`] the position of
-//!   the last record folded into it. Data and checkpoint are written by one atomic batch.
+//! - `proj/<name>/g<N>`: generation N's data, stored in pages by the projection's layout
+//!   (see [`crate::paged`]; projections and queries see single entries), and under
+//!   [`CHECKPOINT_KEY`] the position of the last record folded into it. Data and checkpoint
+//!   are written by one atomic batch.
+//!
+//! Catch-up and rebuild read and decode the log on a thread of their own, one chunk ahead of
+//! the folds, and keep everything they fold in memory until one commit at the end (or every
+//! [`Options::commit_records`] records).
 //!
 //! A rebuild writes a new generation while the old one stays active; one write to
 //! `proj/meta` swaps them. A crash before that write leaves the old generation serving, and
@@ -22,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec;
 use crate::facts::Event;
+use crate::paged::PagedTree;
 use crate::store::{KvStore, KvTree, StoreError, Writes};
 use crate::Error;
 
@@ -354,7 +361,7 @@ impl<V: Serialize + DeserializeOwned + Indexed> IndexedTable<V> {
 }
 
 /// Where the records come from: the log, or a test's list.
-pub trait RecordSource {
+pub trait RecordSource: Sync {
     /// The position of the last record (0 for an empty log).
     fn head(&self) -> Result<u64, Error>;
     /// Up to `limit` records from position `from` on, in order.
@@ -449,8 +456,10 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             read_batch_records: 16_384,
-            commit_records: 262_144,
-            cache_entries_max: 1_000_000,
+            // A rebuild of a few million records fits in memory (about 1 GiB for 1,000,000
+            // records), and one commit at the end writes every page once.
+            commit_records: 4_194_304,
+            cache_entries_max: 4_000_000,
             parallel_records_min: 4_096,
             batch_keys_max: 4_096,
             fail_after_commits: None,
@@ -493,7 +502,7 @@ pub struct Summary {
 struct Member {
     projection: Box<dyn Projection>,
     /// The tree `apply` writes: the active generation's (none before the first build).
-    tree: Option<Arc<dyn KvTree>>,
+    tree: Option<Arc<PagedTree>>,
     generation: Option<Generation>,
     checkpoint: u64,
 }
@@ -501,7 +510,7 @@ struct Member {
 /// A member being brought up to date: the active one catching up, or a shadow generation.
 struct Target {
     member: usize,
-    tree: Arc<dyn KvTree>,
+    tree: Arc<PagedTree>,
     generation: Generation,
     checkpoint: u64,
     shadow: bool,
@@ -543,7 +552,7 @@ impl Projections {
             drop_retired(store.as_ref(), meta.as_ref(), name, &mut entry)?;
             let index = members.len();
             let tree = match entry.active {
-                Some(active) => Some(store.open_tree(&generation_tree(name, active.number))?),
+                Some(active) => Some(paged_tree(store.as_ref(), name, active.number)?),
                 None => None,
             };
             let checkpoint = match &tree {
@@ -720,53 +729,52 @@ impl Projections {
         for target in &targets {
             self.members[target.member].projection.discard();
         }
-        let mut next = from;
         let mut since_commit = 0usize;
         let mut commits = 0u64;
         let mut records_read = 0u64;
         let (mut fold_seconds, mut commit_seconds) = (0.0, 0.0);
-        while next <= head {
-            let want = usize::try_from(head - next + 1)
-                .unwrap_or(usize::MAX)
-                .min(self.options.read_batch_records.max(1));
-            let records = source.read_range(next, want)?;
-            let Some(last) = records.last() else {
-                return Err(Error::Source(format!(
-                    "the log returned nothing from position {next} (head {head})"
-                )));
-            };
-            if records[0].position != next {
-                return Err(Error::Gap {
-                    name: "log".into(),
-                    expected: next,
-                    found: records[0].position,
+        let read_batch_records = self.options.read_batch_records.max(1);
+        // Reading and decoding run on their own thread, one chunk ahead of the folds.
+        std::thread::scope(|scope| -> Result<(), Error> {
+            let (sender, chunks) = std::sync::mpsc::sync_channel::<Result<Chunk, Error>>(2);
+            scope.spawn(move || read_ahead(source, from, head, read_batch_records, &sender));
+            for chunk in chunks {
+                let chunk = chunk?;
+                let Some(last) = chunk.records.last() else {
+                    break;
+                };
+                let next = last.position + 1;
+                records_read += chunk.records.len() as u64;
+                let fold_started = Instant::now();
+                self.fold_targets(&mut targets, &chunk.records, &chunk.decoded)?;
+                fold_seconds += fold_started.elapsed().as_secs_f64();
+                since_commit += chunk.records.len();
+                let commit_now = since_commit >= self.options.commit_records || next > head;
+                if commit_now {
+                    since_commit = 0;
+                    let commit_started = Instant::now();
+                    self.commit_targets(&mut targets)?;
+                    commit_seconds += commit_started.elapsed().as_secs_f64();
+                    commits += 1;
+                }
+                let seconds = started.elapsed().as_secs_f64();
+                progress(&Progress {
+                    names: names.clone(),
+                    from,
+                    done: next - 1,
+                    head,
+                    records_per_second: (next - from) as f64 / seconds.max(1e-9),
                 });
+                if commit_now && self.options.fail_after_commits == Some(commits) && next <= head {
+                    return Err(Error::Injected(commits));
+                }
             }
-            next = last.position + 1;
-            records_read += records.len() as u64;
-            let fold_started = Instant::now();
-            self.fold_targets(&mut targets, &records)?;
-            fold_seconds += fold_started.elapsed().as_secs_f64();
-            since_commit += records.len();
-            let commit_now = since_commit >= self.options.commit_records || next > head;
-            if commit_now {
-                since_commit = 0;
-                let commit_started = Instant::now();
-                self.commit_targets(&mut targets)?;
-                commit_seconds += commit_started.elapsed().as_secs_f64();
-                commits += 1;
-            }
-            let seconds = started.elapsed().as_secs_f64();
-            progress(&Progress {
-                names: names.clone(),
-                from,
-                done: next - 1,
-                head,
-                records_per_second: (next - from) as f64 / seconds.max(1e-9),
-            });
-            if commit_now && self.options.fail_after_commits == Some(commits) && next <= head {
-                return Err(Error::Injected(commits));
-            }
+            Ok(())
+        })?;
+        if from <= head && records_read != head - from + 1 {
+            return Err(Error::Source(format!(
+                "read {records_read} records from position {from}, expected up to {head}"
+            )));
         }
         // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
         self.store.flush()?;
@@ -802,7 +810,12 @@ impl Projections {
         Ok(summary)
     }
 
-    fn fold_targets(&mut self, targets: &mut [Target], records: &[Record]) -> Result<(), Error> {
+    fn fold_targets(
+        &mut self,
+        targets: &mut [Target],
+        records: &[Record],
+        decoded: &[OnceLock<Result<Event, Error>>],
+    ) -> Result<(), Error> {
         let parallel = records.len() >= self.options.parallel_records_min && targets.len() > 1;
         // Pair each target with its member's projection. Targets name distinct members.
         let mut projections: Vec<Option<&mut Box<dyn Projection>>> = self
@@ -817,7 +830,6 @@ impl Projections {
                 .expect("each member has one target");
             work.push((target, projection));
         }
-        let decoded = undecoded(records.len());
         let fold = |(target, projection): &mut (&mut Target, &mut Box<dyn Projection>)| {
             let mut writes = std::mem::take(&mut target.writes);
             let result = fold_into(
@@ -826,7 +838,7 @@ impl Projections {
                 &mut target.checkpoint,
                 &mut writes,
                 records,
-                &decoded,
+                decoded,
             );
             target.writes = writes;
             result
@@ -913,7 +925,7 @@ fn start_shadow(
     resume: bool,
 ) -> Result<Target, Error> {
     if let Some(building) = entry.building {
-        let tree = store.open_tree(&generation_tree(name, building.number))?;
+        let tree = paged_tree(store, name, building.number)?;
         if resume && building.version == version && !is_unfinished(tree.as_ref())? {
             let checkpoint = read_checkpoint(tree.as_ref())?;
             return Ok(Target {
@@ -941,7 +953,10 @@ fn start_shadow(
     let tree_name = generation_tree(name, number);
     // A tree of this number can only be left over from a crash before its meta write.
     store.drop_tree(&tree_name)?;
-    let tree = store.open_tree(&tree_name)?;
+    let tree = Arc::new(PagedTree::new(
+        store.open_tree(&tree_name)?,
+        crate::layout(name),
+    ));
     Ok(Target {
         member,
         tree,
@@ -986,6 +1001,53 @@ fn drop_retired(
     Ok(())
 }
 
+/// Records read from the log, with their acts decoded.
+struct Chunk {
+    records: Vec<Record>,
+    decoded: Vec<OnceLock<Result<Event, Error>>>,
+}
+
+/// Reads positions `from..=head` in chunks, decodes each record's act, and sends the chunks
+/// in order; stops at the first error (sent too) or when the receiver is gone.
+fn read_ahead(
+    source: &dyn RecordSource,
+    from: u64,
+    head: u64,
+    read_batch_records: usize,
+    sender: &std::sync::mpsc::SyncSender<Result<Chunk, Error>>,
+) {
+    let mut next = from;
+    while next <= head {
+        let want = usize::try_from(head - next + 1)
+            .unwrap_or(usize::MAX)
+            .min(read_batch_records);
+        let chunk = source.read_range(next, want).and_then(|records| {
+            let Some(last) = records.last() else {
+                return Err(Error::Source(format!(
+                    "the log returned nothing from position {next} (head {head})"
+                )));
+            };
+            if records[0].position != next {
+                return Err(Error::Gap {
+                    name: "log".into(),
+                    expected: next,
+                    found: records[0].position,
+                });
+            }
+            next = last.position + 1;
+            let decoded = records
+                .iter()
+                .map(|record| OnceLock::from(crate::decode::event(record)))
+                .collect();
+            Ok(Chunk { records, decoded })
+        });
+        let failed = chunk.is_err();
+        if sender.send(chunk).is_err() || failed {
+            return;
+        }
+    }
+}
+
 /// One empty decoding slot per record.
 fn undecoded(count: usize) -> Vec<OnceLock<Result<Event, Error>>> {
     (0..count).map(|_| OnceLock::new()).collect()
@@ -1025,23 +1087,24 @@ fn fold_into<R: AsRecord>(
 
 fn commit(
     projection: &mut dyn Projection,
-    tree: &dyn KvTree,
+    tree: &PagedTree,
     checkpoint: u64,
     writes: Writes,
     options: &Options,
 ) -> Result<(), Error> {
     let mut tx = Tx::new(tree, writes);
     projection.flush(&mut tx)?;
-    let mut writes = tx.into_writes();
+    let writes = tx.into_writes();
     if writes.is_empty() && read_checkpoint(tree)? == checkpoint {
         return Ok(());
     }
+    let mut writes = tree.physical_writes(writes)?;
     writes.put(CHECKPOINT_KEY.to_vec(), checkpoint.to_be_bytes().to_vec());
     let batch_keys_max = options.batch_keys_max.max(2);
     if writes.len() <= batch_keys_max {
-        tree.apply_batch(writes)?;
+        tree.inner().apply_batch(writes)?;
     } else {
-        apply_in_parts(tree, writes, batch_keys_max)?;
+        apply_in_parts(tree.inner(), writes, batch_keys_max)?;
     }
     if projection.cached() > options.cache_entries_max {
         projection.discard();
@@ -1084,6 +1147,12 @@ pub fn is_unfinished(tree: &dyn KvTree) -> Result<bool, Error> {
 /// Data trees already opened, by projection name: (generation number, tree).
 type OpenTrees = HashMap<String, (u64, Arc<dyn KvTree>)>;
 
+/// The logical view of generation `number` of projection `name`, paged by its layout.
+fn paged_tree(store: &dyn KvStore, name: &str, number: u64) -> Result<Arc<PagedTree>, Error> {
+    let stored = store.open_tree(&generation_tree(name, number))?;
+    Ok(Arc::new(PagedTree::new(stored, crate::layout(name))))
+}
+
 /// Reads the active generation of each projection, for queries. Cheap to clone; safe to
 /// share between threads. A swap is seen by the next query.
 #[derive(Clone)]
@@ -1119,9 +1188,7 @@ impl Reader {
                 return Ok(tree.clone());
             }
         }
-        let tree = self
-            .store
-            .open_tree(&generation_tree(name, active.number))?;
+        let tree: Arc<dyn KvTree> = paged_tree(self.store.as_ref(), name, active.number)?;
         open.insert(name.to_string(), (active.number, tree.clone()));
         Ok(tree)
     }

@@ -40,6 +40,7 @@ pub mod firm;
 pub mod framework;
 pub mod ledger;
 pub mod measures;
+pub mod paged;
 pub mod query;
 pub mod store;
 pub mod workload;
@@ -59,6 +60,18 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(firm::FirmProjection::new()),
         Box::new(measures::MeasuresProjection::new()),
     ]
+}
+
+/// How the projection called `name` pages its keys (see [`paged`]); other names are not
+/// paged. The writer and the readers of a projection both take its layout from here.
+pub fn layout(name: &str) -> paged::Layout {
+    match name {
+        case_status::NAME => case_status::layout,
+        workload::NAME => workload::layout,
+        firm::NAME => firm::layout,
+        measures::NAME => measures::layout,
+        _ => paged::unpaged,
+    }
 }
 
 /// The names of every projection, in order.

@@ -38,7 +38,7 @@ use crate::Error;
 /// The projection's name.
 pub const NAME: &str = "measures";
 /// Bump when the stored form or the fold changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Two filings about the same compound and category this close are a repeat.
 pub const REPEAT_WINDOW_US: i64 = 90 * codec::DAY_US;
@@ -194,6 +194,12 @@ impl Indexed for MeasureCase {
             })
             .collect()
     }
+}
+
+/// How this projection's keys are paged (see [`crate::paged`]): every class of keys in
+/// pages of about this many entries, chosen so that a page is a few KiB.
+pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
+    crate::paged::by_tag(key, &[(b"k/", 16), (b"m/", 16), (b"o/", 64), (b"r/", 64)])
 }
 
 fn cell_key(dimension: Dimension, value: &str, month: &str) -> Vec<u8> {

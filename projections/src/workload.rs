@@ -28,7 +28,7 @@ use crate::Error;
 /// The projection's name.
 pub const NAME: &str = "workload";
 /// Bump when the stored form or the fold changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The longest period one workload query sums, in days.
 pub const PERIOD_DAYS_MAX: i64 = 3_660;
@@ -149,6 +149,21 @@ fn bucket_upper_us(bucket: u32) -> i64 {
         i64::from(HOURLY_BUCKETS) + (i64::from(bucket - HOURLY_BUCKETS) + 1) * 24
     };
     hours * HOUR_US
+}
+
+/// How this projection's keys are paged (see [`crate::paged`]): every class of keys in
+/// pages of about this many entries, chosen so that a page is a few KiB.
+pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
+    crate::paged::by_tag(
+        key,
+        &[
+            (b"k/", 16),
+            (b"n/", 16),
+            (b"d/", 16),
+            (b"o/", 64),
+            (b"w/", 64),
+        ],
+    )
 }
 
 fn case_key(case: &str) -> Vec<u8> {
