@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use caseledger_evidence::{Evidence, EvidenceOptions};
+use caseledger_evidence::{Evidence, EvidenceOptions, OpenCheck};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -274,7 +274,14 @@ fn bench_proofs() {
             temp.path().to_path_buf()
         }
     };
+    let begun = Instant::now();
     let (ledger, evidence) = build(&dir, records);
+    // A reused ledger is checked in the background; wait, so it does not compete below.
+    let status = evidence.wait_open_check();
+    println!(
+        "open (and build, if any) until the open check finished: {:.1} s, {status:?}",
+        begun.elapsed().as_secs_f64()
+    );
     let head = ledger.head().position;
     let checkpoint = evidence.force_checkpoint().expect("checkpoint");
     assert_eq!(checkpoint.tree_size, head);
@@ -382,23 +389,85 @@ fn bench_proofs() {
 
     drop(evidence);
     drop(ledger);
+    reopen(&dir);
+}
+
+/// Reopens the ledger with the default open check (quick, then full in the background) and
+/// with the full check before serving.
+fn reopen(dir: &Path) {
     let begun = Instant::now();
-    let reopened = Evidence::open(
-        &dir,
-        LedgerOptions::new(ORIGIN),
-        EvidenceOptions::new(key()),
-    )
-    .expect("reopen");
+    let (_ledger, reopened) =
+        Evidence::open(dir, LedgerOptions::new(ORIGIN), EvidenceOptions::new(key()))
+            .expect("reopen");
+    let opened = begun.elapsed();
+    let records = _ledger.head().position;
+    let status = reopened.wait_open_check();
     println!(
-        "reopen with the full check of the latest checkpoint ({} records re-hashed): {:.1} s",
-        head + 1,
+        "reopen, default check ({records} records): serving after {:.2} s; background full check done after {:.1} s ({status:?})",
+        opened.as_secs_f64(),
         begun.elapsed().as_secs_f64()
     );
     drop(reopened);
+    drop(_ledger);
+    let mut options = EvidenceOptions::new(key());
+    options.open_check = OpenCheck::Full;
+    let begun = Instant::now();
+    let (_ledger, reopened) =
+        Evidence::open(dir, LedgerOptions::new(ORIGIN), options).expect("reopen");
+    println!(
+        "reopen, full check before serving ({records} records re-hashed): {:.1} s ({:?})",
+        begun.elapsed().as_secs_f64(),
+        reopened.open_check()
+    );
+}
+
+/// Reading the bundle case's records from an existing ledger (`EVIDENCE_BENCH_DIR`), the log
+/// alone (no tree attached, so no open check): the first read after opening, when sled has
+/// none of the case's batches in its cache, then 200 repeated reads.
+fn bench_read() {
+    let dir =
+        std::env::var_os("EVIDENCE_BENCH_DIR").expect("EVIDENCE_BENCH_DIR names a built ledger");
+    let begun = Instant::now();
+    let ledger = Ledger::open_existing(Path::new(&dir), LedgerOptions::new(ORIGIN)).expect("open");
+    println!(
+        "log opened in {:?} ({} records)",
+        begun.elapsed(),
+        ledger.head().position
+    );
+    let begun = Instant::now();
+    let records = ledger.read_stream(BUNDLE_STREAM, 1, 100).expect("read");
+    println!(
+        "first read of the case's {} records after opening: {:?}",
+        records.len(),
+        begun.elapsed()
+    );
+    let mut latencies = Vec::new();
+    for _ in 0..200 {
+        let begun = Instant::now();
+        std::hint::black_box(ledger.read_stream(BUNDLE_STREAM, 1, 100).expect("read"));
+        latencies.push(begun.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "reading the case's {} records, 200 runs: p50 {:?}, p99 {:?}",
+        records.len(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "read") {
+        bench_read();
+        return;
+    }
+    if args.iter().any(|arg| arg == "reopen") {
+        let dir = std::env::var_os("EVIDENCE_BENCH_DIR")
+            .expect("EVIDENCE_BENCH_DIR names a built ledger");
+        reopen(Path::new(&dir));
+        return;
+    }
     let run_all = !args.iter().any(|arg| arg == "append" || arg == "proofs");
     if run_all || args.iter().any(|arg| arg == "append") {
         bench_append();

@@ -58,7 +58,7 @@ pub mod keyfile;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use caseledger_log::{KvBatch, KvTree, Ledger, LedgerOptions, Observer, Record};
@@ -66,14 +66,19 @@ use caseledger_proof::bundle::{assemble_bundle, AssembleError, BundleSource, Evi
 use caseledger_proof::checkpoint::{Checkpoint, CheckpointError};
 use caseledger_proof::consistency::ConsistencyProof;
 use caseledger_proof::merkle::{
-    leaf_hash, Hash, ProofError, TreeAppender, TreeReader, STORED_LEVEL_MIN_DEFAULT,
+    leaf_hash, Hash, NodeStore as _, ProofError, TreeAppender, TreeReader, STORED_LEVEL_MIN_DEFAULT,
 };
 use caseledger_proof::note::{NoteSigner, NoteVerifier};
 
-use crate::tree::{lock, LedgerNodeStore, Shared, TreeObserver, TreeState, TREE_NAME};
+use crate::tree::{lock, LedgerNodeStore, NodeCache, Shared, TreeObserver, TreeState, TREE_NAME};
 
 /// The store tree of signed checkpoints: tree size (u64 big-endian) → the signed note.
 pub const CHECKPOINTS_TREE_NAME: &str = "evidence/checkpoints";
+
+/// Records at the end of the log the quick open check re-hashes, by default: at least the
+/// records of the last default checkpoint interval, and more than the stored tree can lag
+/// behind the log ([`tree::WRITE_RECORDS`]).
+pub const OPEN_TAIL_RECORDS_DEFAULT: u64 = 65_536;
 
 /// Records read from the log per step while catching up or re-hashing.
 const READ_RECORDS_STEP: usize = 4096;
@@ -96,6 +101,38 @@ pub enum Recovery {
     RebuildTreeFromLog,
 }
 
+/// What opening checks before the evidence serves, beyond the log's own tail check (see the
+/// crate README, "Opening", for what each covers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OpenCheck {
+    /// 全量核对 — the quick check, then every record up to the latest checkpoint re-hashed
+    /// before [`PendingEvidence::attach`] returns. O(n) reads of the log.
+    Full,
+    /// 快速核对，后台全量核对 — the quick check before serving, then every record re-hashed on a
+    /// background thread while the ledger serves. If a record no longer reproduces the signed
+    /// tree, the evidence refuses to serve from then on, the writer stops taking appends, and
+    /// [`Evidence::open_check`] names the mismatch.
+    #[default]
+    QuickThenFullInBackground,
+    /// 仅快速核对 — the quick check only: the stored tree reproduces the latest checkpoint's root
+    /// and the log's last [`EvidenceOptions::open_tail_records`] records reproduce their leaves.
+    /// For tools and benchmarks that check the whole log some other way.
+    Quick,
+}
+
+/// Where the open check stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OpenCheckStatus {
+    /// The full re-hash is still running in the background; the quick check passed.
+    #[default]
+    Running,
+    /// Every check chosen by [`OpenCheck`] passed (for [`OpenCheck::Quick`]: the quick one).
+    Passed,
+    /// A check failed: why, in Chinese and English. Nothing is served any more.
+    Failed(String),
+}
+
 /// How the evidence runs. Start from [`EvidenceOptions::new`].
 #[derive(Debug, Clone)]
 pub struct EvidenceOptions {
@@ -109,10 +146,16 @@ pub struct EvidenceOptions {
     pub stored_level_min: u8,
     /// Normal open, or the recovery path.
     pub recovery: Recovery,
+    /// What opening checks.
+    pub open_check: OpenCheck,
+    /// Records at the end of the log the quick open check re-hashes against the stored tree.
+    pub open_tail_records: u64,
 }
 
 impl EvidenceOptions {
-    /// A checkpoint every 65,536 records or 10 seconds, nodes stored from level 4.
+    /// A checkpoint every 65,536 records or 10 seconds, nodes stored from level 4, the quick open
+    /// check over the last [`OPEN_TAIL_RECORDS_DEFAULT`] records and the full one in the
+    /// background.
     pub fn new(key: NoteSigner) -> EvidenceOptions {
         EvidenceOptions {
             checkpoint_every_records: 65_536,
@@ -120,6 +163,8 @@ impl EvidenceOptions {
             key,
             stored_level_min: STORED_LEVEL_MIN_DEFAULT,
             recovery: Recovery::None,
+            open_check: OpenCheck::default(),
+            open_tail_records: OPEN_TAIL_RECORDS_DEFAULT,
         }
     }
 }
@@ -174,6 +219,30 @@ pub enum EvidenceError {
         /// The first block of records whose hashes differ from the stored tree, if found.
         first_differing: Option<(u64, u64)>,
     },
+    /// The stored tree does not reproduce the latest checkpoint's root: the tree (or the
+    /// records after its last write, which it was caught up from) was altered or damaged.
+    #[error(
+        "默克尔树与最新检查点不符，拒绝服务：检查点记录数 {tree_size}，检查点根哈希 {checkpoint_root}，由存储的树算出的根哈希 {tree_root} / \
+         the stored Merkle tree does not reproduce the latest checkpoint; refusing to serve: tree size {tree_size}, \
+         checkpoint root {checkpoint_root}, root of the stored tree {tree_root}"
+    )]
+    TreeMismatch {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+        /// The signed root.
+        checkpoint_root: Hash,
+        /// The root the stored tree gives at that size.
+        tree_root: Hash,
+    },
+    /// A record of the log no longer hashes to the leaf the tree holds for it.
+    #[error("日志第 {position} 条记录与默克尔树中的叶哈希不符（记录被改动），拒绝服务 / the record at position {position} no longer hashes to its leaf in the Merkle tree (the record was altered); refusing to serve")]
+    RecordDiffers {
+        /// The first such position found.
+        position: u64,
+    },
+    /// The open check failed earlier (in the background); nothing is served.
+    #[error("{0}")]
+    Refused(String),
     /// The latest checkpoint covers more records than the log holds.
     #[error("最新检查点含 {tree_size} 条记录，但日志只有 {head} 条，拒绝服务 / the latest checkpoint covers {tree_size} records but the log holds {head}; refusing to serve")]
     CheckpointBeyondLog {
@@ -275,17 +344,18 @@ struct Inner {
     latest: Mutex<Option<StoredCheckpoint>>,
 }
 
-/// Stops the checkpointer when the last [`Evidence`] clone goes.
+/// Stops the checkpointer and the background open check when the last [`Evidence`] clone
+/// goes.
 struct Worker {
     shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: [Option<std::thread::JoinHandle<()>>; 2],
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
         lock(&self.shared.signal).stop = true;
         self.shared.wake.notify_all();
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.iter_mut().filter_map(Option::take) {
             let _ = thread.join();
         }
     }
@@ -350,43 +420,154 @@ fn latest_stored(
     }
 }
 
-/// The root of the log's first `tree_size` records, every record re-hashed, and the first
-/// block whose recomputed node differs from the stored one.
+/// The root of the log's first `tree_size` records, every record's stored bytes re-hashed,
+/// and the first block of records whose recomputed node differs from the tree's (held in
+/// memory). `stop` is asked every [`READ_RECORDS_STEP`] records; `None` when it said stop.
+#[allow(clippy::type_complexity)]
 fn root_from_log(
     ledger: &Ledger,
-    tree: &KvTree,
+    cache: &RwLock<NodeCache>,
     tree_size: u64,
     stored_level_min: u8,
-) -> Result<(Hash, Option<(u64, u64)>), EvidenceError> {
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<(Hash, Option<(u64, u64)>)>, EvidenceError> {
     let mut appender = TreeAppender::new(stored_level_min)?;
     let mut nodes = Vec::new();
     let mut first_differing = None;
-    let mut position = 1;
-    while position <= tree_size {
-        let count = (tree_size - position + 1).min(READ_RECORDS_STEP as u64) as usize;
-        let records = ledger.read_range(position, count)?;
-        if records.len() != count {
+    let mut stopped = false;
+    let scanned = ledger.scan_bytes(1, tree_size, |position, bytes| {
+        appender.append(leaf_hash(bytes), &mut nodes);
+        if !nodes.is_empty() {
+            if first_differing.is_none() {
+                let cache = cache
+                    .read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let differing = nodes.iter().find(|node| {
+                    node.level == stored_level_min
+                        && cache.get(node.level, node.index) != Some(node.hash)
+                });
+                if let Some(node) = differing {
+                    let width = 1u64 << node.level;
+                    first_differing = Some((node.index * width + 1, (node.index + 1) * width));
+                }
+            }
+            nodes.clear();
+        }
+        if position % READ_RECORDS_STEP as u64 == 0 && stop() {
+            stopped = true;
+            return Err(EvidenceError::Refused("stopped".into()));
+        }
+        Ok(())
+    });
+    if stopped {
+        return Ok(None);
+    }
+    scanned?;
+    if appender.size() != tree_size {
+        return Err(EvidenceError::CheckpointBeyondLog {
+            tree_size,
+            head: appender.size(),
+        });
+    }
+    Ok(Some((appender.root(), first_differing)))
+}
+
+/// The full open check: every record up to the latest checkpoint re-hashed, the root compared
+/// with the signed one. `Ok(false)` when `stop` ended it early.
+fn full_check(
+    ledger: &Ledger,
+    cache: &RwLock<NodeCache>,
+    latest: &StoredCheckpoint,
+    stored_level_min: u8,
+    stop: &dyn Fn() -> bool,
+) -> Result<bool, EvidenceError> {
+    let begun = Instant::now();
+    let Some((log_root, first_differing)) =
+        root_from_log(ledger, cache, latest.tree_size, stored_level_min, stop)?
+    else {
+        return Ok(false);
+    };
+    if log_root != latest.root {
+        return Err(EvidenceError::RootMismatch {
+            tree_size: latest.tree_size,
+            checkpoint_root: latest.root,
+            log_root,
+            first_differing,
+        });
+    }
+    tracing::info!(
+        tree_size = latest.tree_size,
+        seconds = begun.elapsed().as_secs_f64(),
+        "full open check passed: every record reproduces the latest checkpoint"
+    );
+    Ok(true)
+}
+
+/// The quick open check: the stored tree reproduces the latest checkpoint's root (O(log n)
+/// stored nodes), and the log's last `tail_records` records hash to the leaves the tree holds.
+fn quick_check(
+    ledger: &Ledger,
+    nodes: &LedgerNodeStore,
+    latest: Option<&StoredCheckpoint>,
+    tail_records: u64,
+) -> Result<(), EvidenceError> {
+    let head = ledger.head().position;
+    if let Some(latest) = latest {
+        if latest.tree_size > head {
             return Err(EvidenceError::CheckpointBeyondLog {
-                tree_size,
-                head: position - 1 + records.len() as u64,
+                tree_size: latest.tree_size,
+                head,
             });
         }
-        for record in &records {
-            appender.append(leaf_hash(&record.bytes), &mut nodes);
+        let tree_root = TreeReader::new(nodes, nodes.stored_level_min)?.root(latest.tree_size)?;
+        if tree_root != latest.root {
+            return Err(EvidenceError::TreeMismatch {
+                tree_size: latest.tree_size,
+                checkpoint_root: latest.root,
+                tree_root,
+            });
         }
-        for node in nodes.drain(..) {
-            if first_differing.is_some() || node.level != stored_level_min {
-                continue;
-            }
-            let stored = tree.get(tree::node_key(node.level, node.index))?;
-            if stored.as_deref() != Some(&node.hash.0[..]) {
-                let width = 1u64 << node.level;
-                first_differing = Some((node.index * width + 1, (node.index + 1) * width));
-            }
-        }
-        position += count as u64;
     }
-    Ok((appender.root(), first_differing))
+    let mut from = head.saturating_sub(tail_records) + 1;
+    while from <= head {
+        let to = head.min(from + READ_RECORDS_STEP as u64 - 1);
+        let mut leaves = Vec::with_capacity((to - from + 1) as usize);
+        ledger.scan_bytes(from, to, |_, bytes| -> Result<(), EvidenceError> {
+            leaves.push(leaf_hash(bytes));
+            Ok(())
+        })?;
+        let stored = nodes.leaf_hashes(from - 1, to).map_err(ProofError::from)?;
+        if let Some(offset) = (0..leaves.len()).find(|&n| stored.get(n) != Some(&leaves[n])) {
+            return Err(EvidenceError::RecordDiffers {
+                position: from + offset as u64,
+            });
+        }
+        from = to + 1;
+    }
+    Ok(())
+}
+
+/// The background half of [`OpenCheck::QuickThenFullInBackground`].
+fn background_check(ledger: &Ledger, shared: &Shared, latest: &StoredCheckpoint, level: u8) {
+    let stop = || lock(&shared.signal).stop;
+    let status = match full_check(ledger, &shared.cache, latest, level, &stop) {
+        Ok(true) => OpenCheckStatus::Passed,
+        Ok(false) => return,
+        Err(error) => {
+            tracing::error!(%error, "full open check failed; the evidence stops serving and the writer stops");
+            OpenCheckStatus::Failed(error.to_string())
+        }
+    };
+    *lock(&shared.check) = status;
+    shared.checked.notify_all();
+}
+
+/// Refuses once the open check has failed.
+fn serving(shared: &Shared) -> Result<(), EvidenceError> {
+    match &*lock(&shared.check) {
+        OpenCheckStatus::Failed(why) => Err(EvidenceError::Refused(why.clone())),
+        _ => Ok(()),
+    }
 }
 
 impl PendingEvidence {
@@ -434,25 +615,33 @@ impl PendingEvidence {
         state.write()?;
         store.flush()?;
         let latest = latest_stored(&checkpoints, ledger.dir(), &verifier)?;
-        if let (Some(latest), Recovery::None) = (&latest, options.recovery) {
-            if latest.tree_size > head {
-                return Err(EvidenceError::CheckpointBeyondLog {
-                    tree_size: latest.tree_size,
-                    head,
-                });
-            }
-            let (log_root, first_differing) =
-                root_from_log(ledger, &tree, latest.tree_size, options.stored_level_min)?;
-            if log_root != latest.root {
-                return Err(EvidenceError::RootMismatch {
-                    tree_size: latest.tree_size,
-                    checkpoint_root: latest.root,
-                    log_root,
-                    first_differing,
-                });
+        let nodes = LedgerNodeStore {
+            tree,
+            cache: self.shared.cache.clone(),
+            ledger: ledger.clone(),
+            stored_level_min: options.stored_level_min,
+        };
+        let mut status = OpenCheckStatus::Passed;
+        if options.recovery == Recovery::None {
+            quick_check(ledger, &nodes, latest.as_ref(), options.open_tail_records)?;
+            match (&latest, options.open_check) {
+                (Some(latest), OpenCheck::Full) => {
+                    full_check(
+                        ledger,
+                        &self.shared.cache,
+                        latest,
+                        options.stored_level_min,
+                        &|| false,
+                    )?;
+                }
+                (Some(_), OpenCheck::QuickThenFullInBackground) => {
+                    status = OpenCheckStatus::Running;
+                }
+                _ => {}
             }
         }
-        tracing::info!(tree_size = state.size(), root = %state.root(), "Merkle tree attached");
+        *lock(&self.shared.check) = status.clone();
+        tracing::info!(tree_size = state.size(), root = %state.root(), ?status, "Merkle tree attached");
         lock(&self.shared.signal).tree_size = state.size();
         *slot = Some(state);
         drop(slot);
@@ -461,16 +650,13 @@ impl PendingEvidence {
             shared: self.shared.clone(),
             signer: options.key.clone(),
             verifier,
-            nodes: LedgerNodeStore {
-                tree,
-                cache: self.shared.cache.clone(),
-                ledger: ledger.clone(),
-                stored_level_min: options.stored_level_min,
-            },
+            nodes,
             checkpoints,
-            latest: Mutex::new(latest),
+            latest: Mutex::new(latest.clone()),
             options,
         });
+        let (latest_for_check, evidence_level) = (latest, inner.options.stored_level_min);
+        let ledger_dir = ledger.dir();
         let worker_inner = inner.clone();
         let thread = std::thread::Builder::new()
             .name("caseledger-checkpointer".into())
@@ -479,11 +665,27 @@ impl PendingEvidence {
                 path: file::path(ledger.dir()),
                 source,
             })?;
+        let check_thread = match (&latest_for_check, status) {
+            (Some(latest), OpenCheckStatus::Running) => {
+                let (ledger, shared, latest) =
+                    (ledger.clone(), self.shared.clone(), latest.clone());
+                let level = evidence_level;
+                let spawned = std::thread::Builder::new()
+                    .name("caseledger-open-check".into())
+                    .spawn(move || background_check(&ledger, &shared, &latest, level))
+                    .map_err(|source| EvidenceError::File {
+                        path: file::path(ledger_dir),
+                        source,
+                    })?;
+                Some(spawned)
+            }
+            _ => None,
+        };
         let evidence = Evidence {
             inner,
             _worker: Arc::new(Worker {
                 shared: self.shared,
-                thread: Some(thread),
+                threads: [Some(thread), check_thread],
             }),
         };
         if evidence.inner.options.recovery == Recovery::RebuildTreeFromLog {
@@ -547,6 +749,7 @@ fn checkpointer(inner: &Inner) {
 /// `forced`: also when the latest covers the head but its root is not the tree's (only after
 /// [`Recovery::RebuildTreeFromLog`] over an altered log).
 fn checkpoint_now(inner: &Inner, forced: bool) -> Result<StoredCheckpoint, EvidenceError> {
+    serving(&inner.shared)?;
     let mut latest = lock(&inner.latest);
     let head = inner.ledger.head().position;
     let covered = latest.as_ref().filter(|current| current.tree_size >= head);
@@ -622,7 +825,27 @@ impl Evidence {
             .collect()
     }
 
+    /// Where the open check stands (see [`OpenCheck`]).
+    pub fn open_check(&self) -> OpenCheckStatus {
+        lock(&self.inner.shared.check).clone()
+    }
+
+    /// Waits until the open check has passed or failed, and says which.
+    pub fn wait_open_check(&self) -> OpenCheckStatus {
+        let mut status = lock(&self.inner.shared.check);
+        while *status == OpenCheckStatus::Running {
+            status = self
+                .inner
+                .shared
+                .checked
+                .wait(status)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        status.clone()
+    }
+
     fn reader(&self) -> Result<TreeReader<'_, LedgerNodeStore>, EvidenceError> {
+        serving(&self.inner.shared)?;
         Ok(TreeReader::new(
             &self.inner.nodes,
             self.inner.options.stored_level_min,
@@ -705,6 +928,7 @@ impl Evidence {
         generated_at: &str,
         act: impl Fn(&Record) -> Option<serde_json::Value>,
     ) -> Result<EvidenceBundle, EvidenceError> {
+        serving(&self.inner.shared)?;
         let records = self
             .inner
             .ledger

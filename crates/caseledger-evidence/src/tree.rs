@@ -35,7 +35,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use caseledger_log::{Committed, ErrorKind, KvBatch, KvTree, Ledger, Observer};
 use caseledger_proof::merkle::{leaf_hash, Hash, NodeStore, StoreError, StoredNode, TreeAppender};
 
-use crate::EvidenceError;
+use crate::{EvidenceError, OpenCheckStatus};
 
 /// The store tree holding the Merkle nodes and the tree's state.
 pub const TREE_NAME: &str = "evidence/tree";
@@ -104,7 +104,7 @@ impl NodeCache {
         Ok(())
     }
 
-    fn get(&self, level: u8, index: u64) -> Option<Hash> {
+    pub(crate) fn get(&self, level: u8, index: u64) -> Option<Hash> {
         let nodes = self.levels.get(usize::from(level))?;
         nodes.get(usize::try_from(index).ok()?).copied()
     }
@@ -353,6 +353,10 @@ pub(crate) struct Shared {
     /// Wakes the checkpointer.
     pub(crate) signal: Mutex<Signal>,
     pub(crate) wake: Condvar,
+    /// The open check's outcome so far; once it failed, nothing is served.
+    pub(crate) check: Mutex<OpenCheckStatus>,
+    /// Notified when `check` leaves [`OpenCheckStatus::Running`].
+    pub(crate) checked: Condvar,
 }
 
 /// What the checkpointer is told.
@@ -389,6 +393,9 @@ impl Observer for TreeObserver {
                 reason,
             })
         };
+        if let OpenCheckStatus::Failed(why) = &*lock(&self.shared.check) {
+            return Err(observer_error(why.clone()));
+        }
         let size = {
             let mut slot = lock(&self.shared.slot);
             let Some(state) = slot.as_mut() else {

@@ -2,14 +2,23 @@
 //! evidence refuses to open and names the checkpoint's size and both roots. Forced on
 //! through the recovery path, the ledger signs a new checkpoint that `caseledger-verify
 //! consistency`, run as a separate process, refuses to accept as extending the old one.
+//!
+//! Which open check catches the rewrite is chosen here, not left to the ledger's size: the
+//! quick check re-hashes only the last `open_tail_records` records (set to 5 below, so the
+//! rewritten record 20 of 100 lies outside it), so only the full re-hash can catch it. With
+//! `OpenCheck::Full` it refuses to open; with the default, the open succeeds and the
+//! background re-hash then stops the evidence and the writer. Each mode has its own test,
+//! and the tail and the stored tree have theirs.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use caseledger_evidence::{Evidence, EvidenceError, EvidenceOptions, Recovery};
-use caseledger_log::{LedgerOptions, SLED_DIR_NAME};
+use caseledger_evidence::{
+    Evidence, EvidenceError, EvidenceOptions, OpenCheck, OpenCheckStatus, Recovery,
+};
+use caseledger_log::{ErrorKind, LedgerOptions, SLED_DIR_NAME};
 use caseledger_proof::note::NoteSigner;
 
 use common::{append_records, verify_binary, ORIGIN};
@@ -22,21 +31,53 @@ fn ledger_options() -> LedgerOptions {
     options
 }
 
+/// Records at the end of the log the quick open check re-hashes in these tests: fewer than
+/// the 80 records after the rewritten one, so the quick check alone cannot see it.
+const OPEN_TAIL_RECORDS: u64 = 5;
+
 fn evidence_options(key: &NoteSigner, recovery: Recovery) -> EvidenceOptions {
+    checked_options(key, recovery, OpenCheck::Full)
+}
+
+fn checked_options(key: &NoteSigner, recovery: Recovery, check: OpenCheck) -> EvidenceOptions {
     let mut options = EvidenceOptions::new(key.clone());
     options.checkpoint_every_records = 1_000_000;
     options.checkpoint_every_seconds = 3600;
     options.recovery = recovery;
+    options.open_check = check;
+    options.open_tail_records = OPEN_TAIL_RECORDS;
     options
+}
+
+/// The sled database of a closed ledger, opened behind its back.
+fn open_sled(dir: &Path) -> sled::Db {
+    sled::Config::new()
+        .path(dir.join(SLED_DIR_NAME))
+        .segment_size(8 * 1024 * 1024)
+        .open()
+        .unwrap()
+}
+
+/// A ledger of 100 records across seven streams, with checkpoints at 50 and 100.
+fn ledger_with_two_checkpoints(
+    dir: &Path,
+    key: &NoteSigner,
+) -> (
+    caseledger_evidence::StoredCheckpoint,
+    caseledger_evidence::StoredCheckpoint,
+) {
+    let (ledger, evidence) =
+        Evidence::open(dir, ledger_options(), evidence_options(key, Recovery::None)).unwrap();
+    append_records(&ledger, 50, 10);
+    let first = evidence.force_checkpoint().unwrap();
+    append_records(&ledger, 50, 10);
+    let old = evidence.force_checkpoint().unwrap();
+    (first, old)
 }
 
 /// Flips one payload byte of the record at `position`, behind the ledger's back.
 fn rewrite_record(dir: &Path, position: u64) {
-    let db = sled::Config::new()
-        .path(dir.join(SLED_DIR_NAME))
-        .segment_size(8 * 1024 * 1024)
-        .open()
-        .unwrap();
+    let db = open_sled(dir);
     let log = db.open_tree("ledger/log").unwrap();
     let (key, value) = log
         .range(..=position.to_be_bytes())
@@ -210,4 +251,121 @@ fn a_checkpoint_file_that_contradicts_sled_refuses_to_open() {
         matches!(error, EvidenceError::Contradiction { tree_size: 30 }),
         "{error}"
     );
+}
+
+#[test]
+fn by_default_the_open_is_quick_and_the_background_check_stops_serving() {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    rewrite_record(ledger_dir.path(), 20);
+
+    // The default mode, with the rewritten record outside the quick check's tail: the open
+    // succeeds, and the full re-hash in the background finds the record.
+    let options = checked_options(&key, Recovery::None, OpenCheck::default());
+    assert_eq!(options.open_check, OpenCheck::QuickThenFullInBackground);
+    let (ledger, evidence) = Evidence::open(ledger_dir.path(), ledger_options(), options).unwrap();
+    let OpenCheckStatus::Failed(why) = evidence.wait_open_check() else {
+        panic!("the background check passed over a rewritten record");
+    };
+    assert!(why.contains("17..=32"), "{why}");
+    assert!(why.contains(&old.root.to_string()), "{why}");
+    // From then on nothing is served: no proof, no bundle, no checkpoint, no append.
+    for refused in [
+        evidence.inclusion_proof(1, 100).map(|_| ()),
+        evidence
+            .bundle("case/6", "2026-11-27T00:00:00Z", |_| None)
+            .map(|_| ()),
+        evidence.force_checkpoint().map(|_| ()),
+    ] {
+        match refused {
+            Err(EvidenceError::Refused(message)) => assert_eq!(message, why),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    // case/0 holds 16 records, so this append is valid but for the refusal.
+    let appended = ledger.append_blocking(common::request("case/0", 16, "{}"));
+    match appended.map_err(|error| error.kind().clone()) {
+        Err(ErrorKind::Observer { .. } | ErrorKind::Stopped { .. }) => {}
+        other => panic!("expected the writer to refuse, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_quick_check_finds_a_rewritten_record_in_the_tail() {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    // Outside the log's own tail check (5 records), inside the quick check's 100.
+    rewrite_record(ledger_dir.path(), 20);
+    let mut options = checked_options(&key, Recovery::None, OpenCheck::Quick);
+    options.open_tail_records = 100;
+    let error = Evidence::open(ledger_dir.path(), ledger_options(), options).unwrap_err();
+    assert!(
+        matches!(error, EvidenceError::RecordDiffers { position: 20 }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bundle_holding_a_rewritten_record_is_refused() {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    // Record 20 belongs to case/5 (the first 50 records go to case/(n % 7), n = position - 1).
+    rewrite_record(ledger_dir.path(), 20);
+    // The quick check alone (the background one would stop everything first).
+    let (_ledger, evidence) = Evidence::open(
+        ledger_dir.path(),
+        ledger_options(),
+        checked_options(&key, Recovery::None, OpenCheck::Quick),
+    )
+    .unwrap();
+    assert_eq!(evidence.open_check(), OpenCheckStatus::Passed);
+    match evidence.bundle("case/5", "2026-11-27T00:00:00Z", |_| None) {
+        Err(EvidenceError::Assemble(
+            caseledger_proof::bundle::AssembleError::NotInCheckpoint { position: 20, .. },
+        )) => {}
+        other => panic!("expected the bundle to be refused at record 20, got {other:?}"),
+    }
+    // A case without the rewritten record is served.
+    let bundle = evidence
+        .bundle("case/6", "2026-11-27T00:00:00Z", |_| None)
+        .unwrap();
+    assert_eq!(bundle.records.len(), 14);
+}
+
+#[test]
+fn a_rewritten_tree_node_refuses_to_open() {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    {
+        // The root of 100 records hashes the stored node over records 1..=64 (level 6).
+        let db = open_sled(ledger_dir.path());
+        let tree = db.open_tree(caseledger_evidence::tree::TREE_NAME).unwrap();
+        let mut key = vec![b'n', 6];
+        key.extend_from_slice(&0u64.to_be_bytes());
+        assert!(tree.get(&key).unwrap().is_some());
+        tree.insert(key, &[9u8; 32][..]).unwrap();
+        db.flush().unwrap();
+    }
+    let error = Evidence::open(
+        ledger_dir.path(),
+        ledger_options(),
+        checked_options(&key, Recovery::None, OpenCheck::Quick),
+    )
+    .unwrap_err();
+    match error {
+        EvidenceError::TreeMismatch {
+            tree_size,
+            checkpoint_root,
+            tree_root,
+        } => {
+            assert_eq!(tree_size, 100);
+            assert_eq!(checkpoint_root, old.root);
+            assert_ne!(tree_root, old.root);
+        }
+        other => panic!("expected a tree mismatch, got {other}"),
+    }
 }

@@ -53,7 +53,10 @@ pub fn load_or_create_key(dir: &Path, path: &Path, origin: &str) -> Result<NoteS
 }
 
 /// Opens (or creates) the ledger in `dir` with every projection attached and the Merkle tree
-/// attached and checked against the latest checkpoint.
+/// attached and checked against the latest checkpoint: quickly before serving, and every
+/// record in the background unless `options.open_check` says otherwise (see
+/// `caseledger_evidence::OpenCheck`). If the background check fails, the evidence routes
+/// answer 503 naming the mismatch and appends fail.
 pub fn open_ledger_with_evidence(
     dir: &Path,
     origin: &str,

@@ -45,13 +45,18 @@ fn evidence_of(state: &AppState) -> Result<Evidence, ApiError> {
         })
 }
 
-/// Bad sizes and positions are the caller's; anything else is ours.
+/// Bad sizes and positions are the caller's; a ledger whose open check failed serves no
+/// evidence (503, with the mismatch named); anything else is ours.
 fn evidence_failed(error: EvidenceError, field: &str) -> ApiError {
     match error {
         EvidenceError::Range { zh, en } => ApiError::BadRequest {
             zh,
             en,
             field: Some(field.into()),
+        },
+        EvidenceError::Refused(why) => ApiError::Unavailable {
+            zh: format!("账本未通过开启时的核对，不再提供证据：{why}"),
+            en: format!("The ledger failed its open check and serves no evidence: {why}"),
         },
         other => ApiError::internal(format!("evidence: {other}")),
     }
