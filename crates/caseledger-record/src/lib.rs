@@ -141,6 +141,45 @@ pub enum DecodeError {
     TooLarge(usize),
 }
 
+/// zigzag: 0→0, −1→1, 1→2, −2→3 …
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn varint_len(value: u64) -> usize {
+    match value {
+        0..=250 => 1,
+        251..=0xFFFF => 3,
+        0x1_0000..=0xFFFF_FFFF => 5,
+        _ => 9,
+    }
+}
+
+/// bincode's varint: the value itself up to 250, else a tag (251, 252, 253) and the value as
+/// u16, u32 or u64 little-endian.
+fn put_varint(out: &mut Vec<u8>, value: u64) {
+    match value {
+        0..=250 => out.push(value as u8),
+        251..=0xFFFF => {
+            out.push(251);
+            out.extend_from_slice(&(value as u16).to_le_bytes());
+        }
+        0x1_0000..=0xFFFF_FFFF => {
+            out.push(252);
+            out.extend_from_slice(&(value as u32).to_le_bytes());
+        }
+        _ => {
+            out.push(253);
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
         .with_little_endian()
@@ -151,13 +190,59 @@ fn bincode_config() -> impl bincode::config::Config {
 impl Record {
     /// Encodes the record: bincode 2, standard configuration (little-endian, varint).
     pub fn encode(&self) -> Vec<u8> {
-        let bytes = bincode::serde::encode_to_vec(self, bincode_config())
-            .expect("a record within the limits always encodes");
+        let mut bytes = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut bytes);
+        bytes
+    }
+
+    /// The length of [`Record::encode`]'s output, without encoding.
+    pub fn encoded_len(&self) -> usize {
+        let string = |text: &str| varint_len(text.len() as u64) + text.len();
+        1 + varint_len(self.position)
+            + 32
+            + varint_len(zigzag(self.recorded_at_us))
+            + string(&self.stream)
+            + varint_len(self.stream_version)
+            + 16
+            + string(&self.actor.role)
+            + string(&self.actor.unit)
+            + string(&self.actor.user)
+            + string(&self.kind)
+            + varint_len(u64::from(self.schema_version))
+            + varint_len(self.payload.len() as u64)
+            + self.payload.len()
+    }
+
+    /// Appends exactly the bytes of [`Record::encode`] to `out` (the writer encodes a batch
+    /// into one buffer). Written out by hand after `schemas/chain.md`: the serde path
+    /// allocates and grows a vector per record; a test holds both to the same bytes.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.encoded_len());
+        out.push(self.format);
+        put_varint(out, self.position);
+        out.extend_from_slice(&self.prev_hash.0);
+        put_varint(out, zigzag(self.recorded_at_us));
+        put_bytes(out, self.stream.as_bytes());
+        put_varint(out, self.stream_version);
+        out.extend_from_slice(&self.event_id);
+        put_bytes(out, self.actor.role.as_bytes());
+        put_bytes(out, self.actor.unit.as_bytes());
+        put_bytes(out, self.actor.user.as_bytes());
+        put_bytes(out, self.kind.as_bytes());
+        put_varint(out, u64::from(self.schema_version));
+        put_bytes(out, &self.payload);
         assert!(
-            bytes.len() <= RECORD_BYTES_MAX,
+            out.len() - start <= RECORD_BYTES_MAX,
             "record exceeds RECORD_BYTES_MAX"
         );
-        bytes
+    }
+
+    /// The serde (bincode) encoding, which [`Record::encode_into`] reproduces by hand.
+    #[cfg(test)]
+    fn encode_serde(&self) -> Vec<u8> {
+        bincode::serde::encode_to_vec(self, bincode_config())
+            .expect("a record within the limits always encodes")
     }
 
     /// Decodes stored bytes, rejecting trailing bytes and any non-canonical encoding, so that
@@ -442,7 +527,33 @@ mod tests {
             record.stream_version = version;
             record.payload = payload;
             let bytes = record.encode();
+            proptest::prop_assert_eq!(&bytes, &record.encode_serde());
+            proptest::prop_assert_eq!(bytes.len(), record.encoded_len());
             proptest::prop_assert_eq!(Record::decode(&bytes).unwrap(), record);
+        }
+
+        #[test]
+        fn hand_encoding_is_the_serde_encoding(
+            position in proptest::num::u64::ANY,
+            at in proptest::num::i64::ANY,
+            stream in "\\PC{0,300}",
+            version in proptest::num::u64::ANY,
+            role in "\\PC{0,20}",
+            schema in proptest::num::u16::ANY,
+            length in proptest::sample::select(vec![0usize, 1, 250, 251, 252, 65_535, 65_536, 70_000]),
+        ) {
+            let mut record = sample(position, Hash([5; 32]));
+            record.recorded_at_us = at;
+            record.stream = stream;
+            record.stream_version = version;
+            record.actor.role = role;
+            record.schema_version = schema;
+            record.payload = vec![0x5A; length];
+            let mut out = vec![1, 2, 3];
+            record.encode_into(&mut out);
+            proptest::prop_assert_eq!(&out[..3], &[1u8, 2, 3][..]);
+            proptest::prop_assert_eq!(&out[3..], &record.encode_serde()[..]);
+            proptest::prop_assert_eq!(record.encoded_len(), out.len() - 3);
         }
     }
 }
