@@ -115,22 +115,44 @@ fn walk_chain(
     head: &Head,
     progress: impl FnMut(u64, u64),
 ) -> Result<Result<Walked, VerifyReport>, Error> {
-    // Hashing is the largest cost of the walk and needs no order: a second thread hashes the
-    // batches ahead of the walk, which checks the links with its hashes.
-    let (sender, receiver) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+    // Hashing is the largest cost of the walk and needs no order: hashing threads (one per
+    // core, each taking every n-th batch) hash the batches ahead of the walk, which checks
+    // the links with their hashes, taking them round-robin in log order.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |cores| cores.get())
+        .clamp(1, HASHING_THREADS_MAX);
+    let mut senders = Vec::with_capacity(workers);
+    let mut receivers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+        senders.push(sender);
+        receivers.push(receiver);
+    }
     std::thread::scope(|scope| {
-        scope.spawn(|| hash_ahead(shared, head.position, sender));
-        walk_with_hashes(shared, head, progress, receiver)
+        for (worker, sender) in senders.into_iter().enumerate() {
+            scope.spawn(move || hash_ahead(shared, head.position, worker, workers, sender));
+        }
+        walk_with_hashes(shared, head, progress, receivers)
     })
 }
 
-/// Batches the hashing thread may run ahead of the walk.
-const HASHED_BATCHES_AHEAD: usize = 256;
+/// Batches each hashing thread may run ahead of the walk.
+const HASHED_BATCHES_AHEAD: usize = 128;
 
-/// Sends the hashes of each batch's records, in log order, up to the head. Stops at the first
-/// batch it cannot split (the walk reports that batch itself).
-fn hash_ahead(shared: &Shared, head: u64, sender: std::sync::mpsc::SyncSender<Vec<Hash>>) {
-    for item in shared.log.iter() {
+/// Hashing threads at most.
+const HASHING_THREADS_MAX: usize = 4;
+
+/// Sends the hashes of the records of every `workers`-th batch starting at batch `worker`
+/// (0-based), in log order, up to the head. Stops at the first batch it cannot split (the
+/// walk reports that batch itself, and hashes from there on itself).
+fn hash_ahead(
+    shared: &Shared,
+    head: u64,
+    worker: usize,
+    workers: usize,
+    sender: std::sync::mpsc::SyncSender<Vec<Hash>>,
+) {
+    for item in shared.log.iter().skip(worker).step_by(workers) {
         let Ok((key, value)) = item else { return };
         let Ok(first) = frame::position_of_key(&key) else {
             return;
@@ -149,8 +171,11 @@ fn walk_with_hashes(
     shared: &Shared,
     head: &Head,
     mut progress: impl FnMut(u64, u64),
-    hashed: std::sync::mpsc::Receiver<Vec<Hash>>,
+    hashed: Vec<std::sync::mpsc::Receiver<Vec<Hash>>>,
 ) -> Result<Result<Walked, VerifyReport>, Error> {
+    // Once a hashing thread falls silent (or its hashes do not fit), the walk hashes the
+    // rest itself: the threads' batches would no longer line up with the walk's.
+    let mut hashers_usable = true;
     let total = head.position;
     let mut next = 1u64;
     let mut prev_hash = shared.genesis;
@@ -158,7 +183,7 @@ fn walk_with_hashes(
     let mut events = Digest::default();
     let mut streams = Digest::default();
     progress(0, total);
-    'batches: for item in shared.log.iter() {
+    'batches: for (batch, item) in shared.log.iter().enumerate() {
         if next > total {
             break;
         }
@@ -191,13 +216,19 @@ fn walk_with_hashes(
                 )))
             }
         };
-        // The hashing thread walked the same immutable batches in the same order; should it
-        // have stopped, hash here.
-        let hashes = hashed
-            .recv()
-            .ok()
-            .filter(|hashes: &Vec<Hash>| hashes.len() == records.len())
-            .unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
+        // The hashing threads walked the same immutable batches in the same order, batch i
+        // on thread i mod n; should one have stopped, hash here.
+        let from_thread = if hashers_usable {
+            hashed[batch % hashed.len()]
+                .recv()
+                .ok()
+                .filter(|hashes: &Vec<Hash>| hashes.len() == records.len())
+        } else {
+            None
+        };
+        hashers_usable = from_thread.is_some();
+        let hashes =
+            from_thread.unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
         for (bytes, hash) in records.into_iter().zip(hashes) {
             let position = next;
             if position > total {

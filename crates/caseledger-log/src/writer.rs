@@ -139,8 +139,10 @@ impl Handle {
             options,
             syncer: None,
             syncer_thread: None,
+            head_thread: None,
             runs: None,
             runs_thread: None,
+            value_buffer: Vec::new(),
         };
         let (runs_sender, runs_receiver) = std::sync::mpsc::channel();
         let runs_shared = shared.clone();
@@ -153,10 +155,21 @@ impl Handle {
         writer.runs = Some(runs_sender);
         // Bounded: the writer waits when this many batches are sealed but not yet flushed.
         let (sealed_sender, sealed_receiver) = std::sync::mpsc::sync_channel(SEALED_BATCHES_MAX);
-        let syncer = Syncer {
+        let (durable_sender, durable_receiver) = std::sync::mpsc::sync_channel(DURABLE_GROUPS_MAX);
+        let head_writer = HeadWriter {
             shared: shared.clone(),
             head_file,
+        };
+        writer.head_thread = Some(
+            std::thread::Builder::new()
+                .name("caseledger-head".into())
+                .spawn(move || head_writer.run(durable_receiver))
+                .map_err(|error| Error::io("starting the head-file thread", error))?,
+        );
+        let syncer = Syncer {
+            shared: shared.clone(),
             sled_file,
+            durable: durable_sender,
         };
         writer.syncer_thread = Some(
             std::thread::Builder::new()
@@ -510,10 +523,18 @@ struct Writer {
     /// next batch is decided, encoded and inserted while the previous one is being flushed.
     syncer: Option<std::sync::mpsc::SyncSender<Sealed>>,
     syncer_thread: Option<std::thread::JoinHandle<()>>,
+    /// The head-file stage after the syncer; it ends once the syncer has.
+    head_thread: Option<std::thread::JoinHandle<()>>,
     /// Hands full memtables to the thread that writes them as index runs.
     runs: Option<std::sync::mpsc::Sender<FrozenRun>>,
     runs_thread: Option<std::thread::JoinHandle<()>>,
+    /// The batch value being built, kept between batches.
+    value_buffer: Vec<u8>,
 }
+
+/// The batch value buffer is kept between batches up to this capacity (a batch of 64
+/// typical records is about 36 KiB; an import batch may be a few MiB).
+const VALUE_BUFFER_KEPT_BYTES: usize = 4 * 1024 * 1024;
 
 /// A batch inserted into sled, waiting for its flush and acknowledgement.
 struct Sealed {
@@ -523,17 +544,48 @@ struct Sealed {
     answers: Vec<(Reply, Vec<Appended>)>,
 }
 
-/// Flushes sealed batches in order, writes the head file, publishes the head, answers.
+/// Makes sealed batches durable in sled (flush, fdatasync of sled's data file), in order,
+/// and hands each group on to the [`HeadWriter`].
 struct Syncer {
     shared: Arc<Shared>,
-    head_file: head::HeadFile,
     sled_file: SledFile,
+    /// The head-file stage; it answers.
+    durable: std::sync::mpsc::SyncSender<Durable>,
 }
 
+/// A group of batches whose records are durable in sled (or that failed on the way).
+struct Durable {
+    /// The head after the group; `None` when it appended nothing new.
+    head: Option<Head>,
+    /// Each request's reply and results, in order.
+    answers: Vec<(Reply, Vec<Appended>)>,
+    /// Why the group could not be made durable: its requests get this error.
+    failure: Option<Error>,
+}
+
+/// Records why the writer stopped (the first reason stays) and returns the error every later
+/// request gets.
+fn stop(shared: &Shared, error: &Error) -> Error {
+    let reason = error.to_string();
+    tracing::error!(%reason, "ledger writer stopped");
+    let reason = shared
+        .stopped
+        .lock()
+        .expect("stopped lock")
+        .get_or_insert(reason)
+        .clone();
+    Error::new(ErrorKind::Stopped { reason })
+}
+
+/// Groups the head-file stage may lag behind the sled stage at most.
+const DURABLE_GROUPS_MAX: usize = 64;
+
 impl Syncer {
-    /// Takes every batch sealed so far, makes them durable with one flush and one head-file
-    /// write, answers them in order. While it flushes, the writer keeps sealing the next
-    /// ones, so one flush serves all the requests that arrived during the previous one.
+    /// Takes every batch sealed so far and makes them durable in sled with one flush and one
+    /// fdatasync. While it does, the writer keeps sealing the next ones (group commit), and
+    /// the head writer writes the head file of the previous group: the two fdatasyncs of
+    /// consecutive groups overlap, while each group's head file is still written only after
+    /// its records are durable.
     fn run(mut self, sealed_batches: std::sync::mpsc::Receiver<Sealed>) {
         let mut failure: Option<Error> = None;
         while let Ok(first) = sealed_batches.recv() {
@@ -541,44 +593,88 @@ impl Syncer {
             while let Ok(next) = sealed_batches.try_recv() {
                 group.push(next);
             }
-            if let Some(error) = &failure {
-                for (reply, _) in group.into_iter().flat_map(|sealed| sealed.answers) {
-                    let _ = reply.send(Err(error.clone()));
-                }
-                continue;
-            }
             let head = group.iter().rev().find_map(|sealed| sealed.head);
-            match self.make_durable(head) {
-                Ok(()) => {
-                    if let Some(head) = head {
-                        *self.shared.head.lock().expect("head lock") = head;
-                    }
-                    for (reply, results) in group.into_iter().flat_map(|sealed| sealed.answers) {
-                        let _ = reply.send(Ok(results));
-                    }
+            let answers: Vec<_> = group
+                .into_iter()
+                .flat_map(|sealed| sealed.answers)
+                .collect();
+            if failure.is_none() && head.is_some() {
+                if let Err(error) = self.sync_sled() {
+                    failure = Some(stop(&self.shared, &error));
+                    let _ = self.durable.send(Durable {
+                        head: None,
+                        answers,
+                        failure: Some(error),
+                    });
+                    continue;
                 }
-                Err(error) => {
-                    let reason = error.to_string();
-                    tracing::error!(%reason, "ledger writer stopped");
-                    *self.shared.stopped.lock().expect("stopped lock") = Some(reason.clone());
-                    for (reply, _) in group.into_iter().flat_map(|sealed| sealed.answers) {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                    failure = Some(Error::new(ErrorKind::Stopped { reason }));
-                }
+            }
+            let durable = Durable {
+                head,
+                answers,
+                failure: failure.clone(),
+            };
+            if self.durable.send(durable).is_err() {
+                // The head writer ended (it failed): it has recorded why; nothing more can be
+                // acknowledged, and dropping the replies fails their requests.
+                return;
             }
         }
     }
 
-    fn make_durable(&mut self, head: Option<Head>) -> Result<(), Error> {
-        let Some(head) = head else {
-            // Only duplicates: their originals are durable once every earlier batch is, and
-            // batches are handled in order.
-            return Ok(());
-        };
+    fn sync_sled(&mut self) -> Result<(), Error> {
         self.shared.db.flush()?;
-        self.sled_file.sync()?;
-        self.head_file.write(&head)
+        self.sled_file.sync()
+    }
+}
+
+/// Writes the head file for groups already durable in sled, publishes the head, answers.
+struct HeadWriter {
+    shared: Arc<Shared>,
+    head_file: head::HeadFile,
+}
+
+impl HeadWriter {
+    /// Takes every group made durable so far, writes the head file once for the last of them,
+    /// then publishes the head and answers every request, in order.
+    fn run(mut self, durable_groups: std::sync::mpsc::Receiver<Durable>) {
+        let mut failure: Option<Error> = None;
+        while let Ok(first) = durable_groups.recv() {
+            let mut groups = vec![first];
+            while let Ok(next) = durable_groups.try_recv() {
+                groups.push(next);
+            }
+            // Groups before a failed one are answered normally; the failed one and every
+            // later one get its error.
+            let sound = groups
+                .iter()
+                .position(|group| group.failure.is_some())
+                .unwrap_or(groups.len());
+            let head = groups[..sound].iter().rev().find_map(|group| group.head);
+            if failure.is_none() {
+                if let Some(head) = head {
+                    if let Err(error) = self.head_file.write(&head) {
+                        failure = Some(stop(&self.shared, &error));
+                        for (reply, _) in groups.into_iter().flat_map(|group| group.answers) {
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        continue;
+                    }
+                    *self.shared.head.lock().expect("head lock") = head;
+                }
+            }
+            // The sled stage marks the group that failed and every later one, so the sound
+            // groups are a prefix.
+            for group in groups {
+                let error = failure.as_ref().or(group.failure.as_ref());
+                for (reply, results) in group.answers {
+                    let _ = reply.send(match error {
+                        Some(error) => Err(error.clone()),
+                        None => Ok(results),
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -685,6 +781,9 @@ impl Writer {
         if let Some(thread) = self.syncer_thread.take() {
             let _ = thread.join();
         }
+        if let Some(thread) = self.head_thread.take() {
+            let _ = thread.join();
+        }
         self.runs.take();
         if let Some(thread) = self.runs_thread.take() {
             let _ = thread.join();
@@ -718,18 +817,9 @@ impl Writer {
                 None => self.commit(jobs),
             };
             if let Err(error) = result {
-                let reason = error.to_string();
-                tracing::error!(%reason, "ledger writer stopped");
-                let reason = self
-                    .shared
-                    .stopped
-                    .lock()
-                    .expect("stopped lock")
-                    .get_or_insert(reason)
-                    .clone();
+                let stopped = stop(&self.shared, &error);
                 // Closing the queue fails every waiting and future submitter.
                 self.receiver.close();
-                let stopped = Error::new(ErrorKind::Stopped { reason });
                 while let Ok(job) = self.receiver.try_recv() {
                     let _ = job.reply.send(Err(stopped.clone()));
                 }
@@ -937,12 +1027,19 @@ impl Writer {
         let Some(first) = pending.records.first() else {
             return Ok(());
         };
-        let size = pending.records.iter().map(|c| c.bytes.len() + 4).sum();
-        let mut value = Vec::with_capacity(size);
+        // One buffer for every batch value: sled copies the value into its own allocation,
+        // so a fresh vector per batch would only add an allocation and page faults.
+        let value = &mut self.value_buffer;
+        value.clear();
         for committed in &pending.records {
-            frame::push(&mut value, &committed.bytes);
+            frame::push(value, &committed.bytes);
         }
-        self.shared.log.insert(frame::key(first.position), value)?;
+        self.shared
+            .log
+            .insert(frame::key(first.position), value.as_slice())?;
+        if value.capacity() > VALUE_BUFFER_KEPT_BYTES {
+            *value = Vec::new();
+        }
         if let Some(frozen) = write_indexes(&self.shared, &pending.records) {
             let runs = self
                 .runs
