@@ -392,6 +392,41 @@ fn bench_proofs() {
     reopen(&dir);
 }
 
+/// Bundle export alone on an existing ledger (`EVIDENCE_BENCH_DIR`), opened with the quick
+/// check only: the first export after opening, then 200 more.
+fn bench_bundle() {
+    let dir =
+        std::env::var_os("EVIDENCE_BENCH_DIR").expect("EVIDENCE_BENCH_DIR names a built ledger");
+    let mut options = EvidenceOptions::new(key());
+    options.open_check = OpenCheck::Quick;
+    let (_ledger, evidence) =
+        Evidence::open(Path::new(&dir), LedgerOptions::new(ORIGIN), options).expect("open");
+    let mut latencies = Vec::new();
+    for run in 0..201 {
+        let begun = Instant::now();
+        let bundle = evidence
+            .bundle(BUNDLE_STREAM, "2026-11-26T00:00:00Z", |_| None)
+            .expect("bundle");
+        std::hint::black_box(serde_json::to_vec(&bundle).expect("json"));
+        if run == 0 {
+            println!(
+                "first bundle export after opening ({} records): {:?}",
+                bundle.records.len(),
+                begun.elapsed()
+            );
+        } else {
+            latencies.push(begun.elapsed());
+        }
+    }
+    latencies.sort();
+    println!(
+        "bundle export, 200 runs: p50 {:?}, p99 {:?}, max {:?}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+}
+
 /// Reopens the ledger with the default open check (quick, then full in the background) and
 /// with the full check before serving.
 fn reopen(dir: &Path) {
@@ -460,6 +495,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|arg| arg == "read") {
         bench_read();
+        return;
+    }
+    if args.iter().any(|arg| arg == "bundle") {
+        bench_bundle();
         return;
     }
     if args.iter().any(|arg| arg == "reopen") {

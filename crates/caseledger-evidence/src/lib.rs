@@ -706,6 +706,16 @@ fn checkpointer(inner: &Inner) {
     let mut signal = lock(&inner.shared.signal);
     loop {
         if signal.stop {
+            // Records after the latest checkpoint are held only by the unsigned head file:
+            // sign them on the way out, so a clean shutdown leaves none unsigned.
+            drop(signal);
+            if inner.ledger.head().position
+                > lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size)
+            {
+                if let Err(error) = checkpoint_now(inner, false) {
+                    tracing::error!(%error, "signing the final checkpoint failed");
+                }
+            }
             return;
         }
         let last_size = lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size);

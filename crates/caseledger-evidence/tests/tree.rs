@@ -228,3 +228,26 @@ fn proofs_hold_across_the_writes_to_sled_and_a_reopen() {
     )
     .unwrap();
 }
+
+/// Records after the latest checkpoint are held only by the unsigned head file; a clean
+/// shutdown signs them, in sled and in the file.
+#[test]
+fn a_clean_shutdown_signs_the_records_after_the_latest_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    {
+        let (ledger, evidence) =
+            Evidence::open(dir.path(), LedgerOptions::new(ORIGIN), options(&key)).unwrap();
+        append_records(&ledger, 20, 7);
+        assert_eq!(evidence.force_checkpoint().unwrap().tree_size, 20);
+        append_records(&ledger, 5, 5);
+        assert_eq!(evidence.latest_checkpoint().unwrap().tree_size, 20);
+    }
+    let last_in_file = file::read_last(dir.path()).unwrap().unwrap();
+    let checkpoint = Checkpoint::open(&last_in_file, &key.verifier()).unwrap();
+    assert_eq!(checkpoint.tree_size(), 25);
+    let (_ledger, evidence) =
+        Evidence::open(dir.path(), LedgerOptions::new(ORIGIN), options(&key)).unwrap();
+    let latest = evidence.latest_checkpoint().unwrap();
+    assert_eq!((latest.tree_size, latest.root), (25, checkpoint.root()));
+}
