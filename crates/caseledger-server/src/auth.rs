@@ -8,7 +8,12 @@
 //! that every act that names the token's user keeps a resolvable author.
 //!
 //! The entries live in a key/value tree the caller hands in ([`TokenTree`]); the server
-//! stores them in a tree of the ledger's store, so tokens are backed up with the ledger.
+//! stores them in a tree of the ledger's store, so tokens are backed up with the ledger, and
+//! keeps all of them in memory ([`TokenStore`]): a request's check reads no storage.
+//!
+//! Issuing and revoking while the server runs goes through the server itself (its admin
+//! routes, authenticated by an Office token or by the local [`AdminCredential`]), because
+//! the ledger folder is held by one process at a time; see `routes::admin`.
 
 use std::sync::Arc;
 
@@ -105,16 +110,44 @@ pub struct IssuedToken {
     pub token: String,
 }
 
-/// Token entries kept in memory at most; beyond that the cache is emptied.
-const TOKEN_CACHE_ENTRIES_MAX: usize = 10_000;
+/// A token entry as the service checks it: the stored hash decoded once, the principal
+/// shared with every request that presents the token.
+#[derive(Debug)]
+struct Known {
+    entry: TokenEntry,
+    secret_sha256: [u8; 32],
+    principal: Arc<TokenPrincipal>,
+}
 
-/// The token store. Entries read once are kept in memory (the tree is written only through
-/// this store, so revocation updates the cache; the command line changes tokens only while
-/// no server holds the ledger).
+impl Known {
+    fn new(entry: TokenEntry) -> Result<Known, TokenError> {
+        let mut secret_sha256 = [0u8; 32];
+        hex::decode_to_slice(&entry.secret_sha256, &mut secret_sha256).map_err(|_| {
+            TokenError::Corrupt {
+                id: entry.id.clone(),
+                reason: "hash is not 64 hex digits".into(),
+            }
+        })?;
+        Ok(Known {
+            principal: Arc::new(entry.principal.clone()),
+            secret_sha256,
+            entry,
+        })
+    }
+}
+
+/// The token store. Every entry is read into memory when the store opens, so checking a
+/// token is a hash-map lookup and a constant-time comparison, never a storage read. The
+/// tree is written only through this store while it is open (a running server is the only
+/// process holding its ledger folder; the command line reaches a running server through
+/// its admin routes, see `routes::admin`), so the map and the tree stay equal: a change is
+/// written to the tree, flushed, and only then made visible in the map.
 #[derive(Clone)]
 pub struct TokenStore {
     tree: Arc<dyn TokenTree>,
-    cache: Arc<std::sync::Mutex<std::collections::HashMap<String, TokenEntry>>>,
+    known: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<Known>>>>,
+    /// Serializes changes, so two revocations of one token write once.
+    changes: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -129,7 +162,7 @@ fn secret_digest(secret: &str) -> [u8; 32] {
 
 /// 16 random bytes from the operating system (uuid's v4 generator reads getrandom; the six
 /// version and variant bits are fixed, so a v4 UUID carries 122 random bits).
-fn random_hex(hex_len: usize) -> String {
+pub(crate) fn random_hex(hex_len: usize) -> String {
     let mut out = String::with_capacity(hex_len + 32);
     while out.len() < hex_len {
         out.push_str(&uuid::Uuid::new_v4().simple().to_string());
@@ -151,29 +184,41 @@ fn split_token(token: &str) -> Option<(&str, &str)> {
     well_formed.then_some((id, secret))
 }
 
-impl TokenStore {
-    /// A store over `tree`.
-    pub fn new(tree: Arc<dyn TokenTree>) -> TokenStore {
-        TokenStore {
-            tree,
-            cache: Arc::default(),
+/// Checks the lengths of a principal's fields.
+pub fn check_principal_fields(principal: &TokenPrincipal) -> Result<(), TokenError> {
+    for (name, value) in [
+        ("role", &principal.role),
+        ("unit", &principal.unit),
+        ("user", &principal.user),
+    ] {
+        if value.is_empty() || value.len() > caseledger_record::FIELD_BYTES_MAX {
+            return Err(TokenError::InvalidPrincipal(format!(
+                "{name} must have 1 to {} bytes",
+                caseledger_record::FIELD_BYTES_MAX
+            )));
         }
+    }
+    Ok(())
+}
+
+impl TokenStore {
+    /// A store over `tree`, with every entry read into memory.
+    pub fn new(tree: Arc<dyn TokenTree>) -> Result<TokenStore, TokenError> {
+        let mut known = std::collections::HashMap::new();
+        for (key, value) in tree.entries().map_err(TokenError::Store)? {
+            let entry = decode_entry(&String::from_utf8_lossy(&key), &value)?;
+            known.insert(entry.id.clone(), Arc::new(Known::new(entry)?));
+        }
+        Ok(TokenStore {
+            tree,
+            known: Arc::new(std::sync::RwLock::new(known)),
+            changes: Arc::default(),
+        })
     }
 
     /// Issues a token for `principal`, stores its hash and returns it once.
     pub fn issue(&self, principal: TokenPrincipal) -> Result<IssuedToken, TokenError> {
-        for (name, value) in [
-            ("role", &principal.role),
-            ("unit", &principal.unit),
-            ("user", &principal.user),
-        ] {
-            if value.is_empty() || value.len() > caseledger_record::FIELD_BYTES_MAX {
-                return Err(TokenError::InvalidPrincipal(format!(
-                    "{name} must have 1 to {} bytes",
-                    caseledger_record::FIELD_BYTES_MAX
-                )));
-            }
-        }
+        check_principal_fields(&principal)?;
         let id = random_hex(TOKEN_ID_HEX_LEN);
         let secret = random_hex(TOKEN_SECRET_HEX_LEN);
         let entry = TokenEntry {
@@ -183,90 +228,74 @@ impl TokenStore {
             issued_at: chrono::Utc::now().to_rfc3339(),
             revoked_at: None,
         };
-        self.write(&entry)?;
+        let _change = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        self.write(entry)?;
         Ok(IssuedToken {
             token: format!("{TOKEN_PREFIX}.{id}.{secret}"),
             id,
         })
     }
 
-    /// Revokes the token with `id`. Revoking twice is not an error.
+    /// Revokes the token with `id`. Revoking twice is not an error. From the moment this
+    /// returns, the token no longer authenticates.
     pub fn revoke(&self, id: &str) -> Result<TokenEntry, TokenError> {
+        let _change = self.changes.lock().unwrap_or_else(|p| p.into_inner());
         let mut entry = self
-            .read(id)?
+            .get(id)
+            .map(|known| known.entry.clone())
             .ok_or_else(|| TokenError::Unknown(id.to_owned()))?;
         if entry.revoked_at.is_none() {
             entry.revoked_at = Some(chrono::Utc::now().to_rfc3339());
-            self.write(&entry)?;
+            self.write(entry.clone())?;
         }
         Ok(entry)
     }
 
-    /// Every entry, revoked ones included.
+    /// Every entry, revoked ones included, in id order.
     pub fn list(&self) -> Result<Vec<TokenEntry>, TokenError> {
-        let entries = self.tree.entries().map_err(TokenError::Store)?;
-        entries
-            .into_iter()
-            .map(|(key, value)| decode_entry(&String::from_utf8_lossy(&key), &value))
-            .collect()
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        let mut entries: Vec<TokenEntry> =
+            known.values().map(|known| known.entry.clone()).collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(entries)
+    }
+
+    /// The entry with `id`.
+    pub fn entry(&self, id: &str) -> Option<TokenEntry> {
+        self.get(id).map(|known| known.entry.clone())
     }
 
     /// The principal holding `token`, or `None` if the token is unknown, malformed or revoked.
     pub fn authenticate(&self, token: &str) -> Result<Option<TokenPrincipal>, TokenError> {
-        let Some((id, secret)) = split_token(token) else {
-            return Ok(None);
-        };
+        Ok(self
+            .authenticate_shared(token)
+            .map(|principal| (*principal).clone()))
+    }
+
+    /// [`TokenStore::authenticate`] without copying the principal: the request path's check.
+    pub fn authenticate_shared(&self, token: &str) -> Option<Arc<TokenPrincipal>> {
+        let (id, secret) = split_token(token)?;
         let presented = secret_digest(secret);
-        let Some(entry) = self.read(id)? else {
-            return Ok(None);
-        };
-        let mut stored = [0u8; 32];
-        if hex::decode_to_slice(&entry.secret_sha256, &mut stored).is_err() {
-            return Err(TokenError::Corrupt {
-                id: id.to_owned(),
-                reason: "hash is not 64 hex digits".into(),
-            });
-        }
-        let matches: bool = presented.ct_eq(&stored).into();
-        Ok((matches && entry.revoked_at.is_none()).then_some(entry.principal))
+        let known = self.get(id)?;
+        let matches: bool = presented.ct_eq(&known.secret_sha256).into();
+        (matches && known.entry.revoked_at.is_none()).then(|| known.principal.clone())
     }
 
-    fn read(&self, id: &str) -> Result<Option<TokenEntry>, TokenError> {
-        {
-            let cache = self
-                .cache
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(entry) = cache.get(id) {
-                return Ok(Some(entry.clone()));
-            }
-        }
-        let value = self.tree.get(id.as_bytes()).map_err(TokenError::Store)?;
-        let entry = value.map(|bytes| decode_entry(id, &bytes)).transpose()?;
-        if let Some(entry) = &entry {
-            let mut cache = self
-                .cache
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if cache.len() >= TOKEN_CACHE_ENTRIES_MAX {
-                cache.clear();
-            }
-            cache.insert(id.to_owned(), entry.clone());
-        }
-        Ok(entry)
+    fn get(&self, id: &str) -> Option<Arc<Known>> {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        known.get(id).cloned()
     }
 
-    fn write(&self, entry: &TokenEntry) -> Result<(), TokenError> {
+    /// Writes `entry` durably, then shows it to readers. Call holding `changes`.
+    fn write(&self, entry: TokenEntry) -> Result<(), TokenError> {
         let bytes =
-            serde_json::to_vec(entry).map_err(|error| TokenError::Store(error.to_string()))?;
+            serde_json::to_vec(&entry).map_err(|error| TokenError::Store(error.to_string()))?;
+        let known = Arc::new(Known::new(entry)?);
         self.tree
-            .put(entry.id.as_bytes(), &bytes)
+            .put(known.entry.id.as_bytes(), &bytes)
             .map_err(TokenError::Store)?;
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.remove(&entry.id);
+        let mut map = self.known.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(known.entry.id.clone(), known);
         Ok(())
     }
 }
@@ -278,11 +307,75 @@ fn decode_entry(id: &str, bytes: &[u8]) -> Result<TokenEntry, TokenError> {
     })
 }
 
+/// The prefix and format version of the local admin credential.
+pub const ADMIN_PREFIX: &str = "cla1";
+
+/// The local admin credential of a running server: 256 random bits, made when the server
+/// starts and written, readable by the folder's owner only, to
+/// `<ledger folder>/`[`ADMIN_FILE_NAME`]. Whoever can read the ledger folder can already
+/// manage tokens while the server is stopped; this lets the same operator (the command
+/// line) do it while the server runs, through the admin routes. It is not a token: it is
+/// never stored in the token tree and dies with the process.
+#[derive(Clone)]
+pub struct AdminCredential {
+    secret_sha256: [u8; 32],
+}
+
+/// The file a running server writes its address and admin credential to, in its ledger
+/// folder (mode 0600), and removes when it stops.
+pub const ADMIN_FILE_NAME: &str = "server-admin.json";
+
+impl std::fmt::Debug for AdminCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminCredential")
+    }
+}
+
+impl AdminCredential {
+    /// A fresh credential and its text (`cla1.<64 hex digits>`), to hand to the operator.
+    pub fn generate() -> (AdminCredential, String) {
+        let secret = random_hex(TOKEN_SECRET_HEX_LEN);
+        (
+            AdminCredential {
+                secret_sha256: secret_digest(&secret),
+            },
+            format!("{ADMIN_PREFIX}.{secret}"),
+        )
+    }
+
+    /// Whether `presented` is this credential (compared in constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        let Some(secret) = presented
+            .strip_prefix(ADMIN_PREFIX)
+            .and_then(|rest| rest.strip_prefix('.'))
+        else {
+            return false;
+        };
+        secret_digest(secret).ct_eq(&self.secret_sha256).into()
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header_value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated)?;
+    let text = header_value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated)?;
+    Ok(text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .ok_or(ApiError::Unauthenticated)?
+        .trim())
+}
+
 /// The authenticated caller of a request. Extracting it answers 401 without a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The principal of the token.
-    pub principal: TokenPrincipal,
+    /// The principal of the token (shared with the token store's entry).
+    pub principal: Arc<TokenPrincipal>,
 }
 
 impl Caller {
@@ -319,22 +412,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header_value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthenticated)?;
-        let text = header_value
-            .to_str()
-            .map_err(|_| ApiError::Unauthenticated)?;
-        let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthenticated)?
-            .trim();
+        let token = bearer(parts)?;
         let principal = state
             .tokens()
-            .authenticate(token)
-            .map_err(ApiError::internal)?
+            .authenticate_shared(token)
             .ok_or(ApiError::Unauthenticated)?;
         Ok(Caller { principal })
     }
@@ -411,7 +492,7 @@ mod tests {
     use super::*;
 
     fn store() -> TokenStore {
-        TokenStore::new(Arc::new(MemoryTokenTree::default()))
+        TokenStore::new(Arc::new(MemoryTokenTree::default())).unwrap()
     }
 
     fn principal() -> TokenPrincipal {

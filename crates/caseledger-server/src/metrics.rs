@@ -22,12 +22,20 @@ struct Histogram {
     sum_seconds: f64,
 }
 
+/// Counts and latencies of one route template.
+#[derive(Default)]
+struct RouteStats {
+    /// Requests by (method, status).
+    counts: BTreeMap<(&'static str, u16), u64>,
+    latency: Histogram,
+}
+
 /// The service's counters.
 #[derive(Default)]
 pub struct Metrics {
-    /// Requests by (method, route template, status). Routes are templates, so the set is bounded.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Per route template (the set is bounded: templates, not paths). One lock, and no
+    /// allocation once a route has been seen: the request path only looks its entry up.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     in_flight: AtomicI64,
     appends: AtomicU64,
     append_duplicates: AtomicU64,
@@ -41,25 +49,41 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// The method's name as a label; methods outside the standard set count as `OTHER`, so the
+/// label set stays bounded.
+fn method_label(method: &str) -> &'static str {
+    const METHODS: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    METHODS
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
+}
+
 impl Metrics {
     /// Counts one finished request.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+        let method = method_label(method);
+        let seconds = elapsed.as_secs_f64();
+        let Ok(mut routes) = self.routes.lock() else {
+            return;
+        };
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), RouteStats::default());
         }
-        if let Ok(mut latency) = self.latency.lock() {
-            let histogram = latency.entry(route.to_owned()).or_default();
-            let seconds = elapsed.as_secs_f64();
-            for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS_SECONDS) {
-                if seconds <= bound {
-                    *bucket += 1;
-                }
+        let Some(stats) = routes.get_mut(route) else {
+            return;
+        };
+        *stats.counts.entry((method, status)).or_default() += 1;
+        let histogram = &mut stats.latency;
+        for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS_SECONDS) {
+            if seconds <= bound {
+                *bucket += 1;
             }
-            histogram.count += 1;
-            histogram.sum_seconds += seconds;
         }
+        histogram.count += 1;
+        histogram.sum_seconds += seconds;
     }
 
     /// A request started (+1) or finished (-1).
@@ -95,8 +119,10 @@ impl Metrics {
             "# HELP caseledger_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE caseledger_http_requests_total counter\n");
-        if let Ok(requests) = self.requests.lock() {
-            for ((method, route, status), count) in requests.iter() {
+        let routes = self.routes.lock().ok();
+        let routes = routes.as_deref();
+        for (route, stats) in routes.into_iter().flatten() {
+            for ((method, status), count) in &stats.counts {
                 let _ = writeln!(
                     out,
                     "caseledger_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
@@ -106,31 +132,30 @@ impl Metrics {
         }
         out.push_str("# HELP caseledger_http_request_duration_seconds Time to the response head, by route.\n");
         out.push_str("# TYPE caseledger_http_request_duration_seconds histogram\n");
-        if let Ok(latency) = self.latency.lock() {
-            for (route, histogram) in latency.iter() {
-                let route = escape(route);
-                for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(histogram.buckets) {
-                    let _ = writeln!(
-                        out,
-                        "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                    );
-                }
+        for (route, stats) in routes.into_iter().flatten() {
+            let histogram = &stats.latency;
+            let route = escape(route);
+            for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(histogram.buckets) {
                 let _ = writeln!(
                     out,
-                    "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    histogram.count
-                );
-                let _ = writeln!(
-                    out,
-                    "caseledger_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    histogram.sum_seconds
-                );
-                let _ = writeln!(
-                    out,
-                    "caseledger_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    histogram.count
+                    "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
                 );
             }
+            let _ = writeln!(
+                out,
+                "caseledger_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "caseledger_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                histogram.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "caseledger_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                histogram.count
+            );
         }
         gauge(
             &mut out,

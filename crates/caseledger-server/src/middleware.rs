@@ -46,12 +46,11 @@ pub async fn request_context(
     request
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    // The route template is shared (`MatchedPath` holds an `Arc<str>`) and the method of a
+    // standard request is a constant: neither is copied per request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let method = request.method().clone();
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
 
@@ -66,7 +65,7 @@ pub async fn request_context(
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    metrics.observe_request(&method, &route, status, elapsed);
+    metrics.observe_request(method.as_str(), route, status, elapsed);
     span.in_scope(|| {
         tracing::info!(status, elapsed_us = elapsed.as_micros() as u64, "handled");
     });

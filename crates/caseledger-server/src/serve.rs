@@ -23,6 +23,13 @@ where
         signal_state.begin_shutdown();
         let _ = started_tx.send(());
     };
+    // Responses leave as soon as they are written: without TCP_NODELAY a response written in
+    // two segments could wait for the client's delayed acknowledgement.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
     let server = std::future::IntoFuture::into_future(server);
     tokio::pin!(server);
