@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load test of the HTTP API on loopback: a fresh ledger in a temporary folder, `caseledger
-# serve` in release mode, three tokens, then `caseledger-load` with 64 connections.
+# serve` in release mode, three tokens issued while it runs, then `caseledger-load` with 64
+# connections. Set CASELEDGER_BIN to a folder holding other builds of the two binaries to
+# measure those (for example the previous commit's, to compare in the same conditions).
 #
 # Usage: ops/load/run.sh [connections] [seconds] [cases-per-connection]
 # Budgets (DESIGN.md): >= 10,000 acts/s; case read p99 <= 5 ms; act p99 <= 20 ms.
@@ -13,8 +15,10 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 port="${CASELEDGER_LOAD_PORT:-18181}"
 
-cargo build --release --manifest-path "$root/Cargo.toml" -p caseledger-cli -p caseledger-server --bins
-bin="$target/release"
+if [[ -z "${CASELEDGER_BIN:-}" ]]; then
+    cargo build --release --manifest-path "$root/Cargo.toml" -p caseledger-cli -p caseledger-server --bins
+fi
+bin="${CASELEDGER_BIN:-$target/release}"
 
 data="$(mktemp -d)"
 server_pid=""
@@ -27,25 +31,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Create the ledger, then issue tokens while no server holds the folder.
-"$bin/caseledger" serve --data "$data" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-done
-kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
-
-intake="$("$bin/caseledger" token issue --data "$data" --role intake --unit 12345 2>/dev/null)"
-housing="$("$bin/caseledger" token issue --data "$data" --role department --unit housing 2>/dev/null)"
-township="$("$bin/caseledger" token issue --data "$data" --role township --unit township/dongping 2>/dev/null)"
-
+# Serve a fresh ledger, then issue the tokens through the running server (`caseledger token`
+# reaches it with the admin credential it writes to the folder).
 RUST_LOG="${RUST_LOG:-warn}" "$bin/caseledger" serve --data "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$data.server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
     sleep 0.1
 done
+
+intake="$("$bin/caseledger" token issue --data "$data" --role intake --unit 12345 2>/dev/null)"
+housing="$("$bin/caseledger" token issue --data "$data" --role department --unit housing 2>/dev/null)"
+township="$("$bin/caseledger" token issue --data "$data" --role township --unit township/dongping 2>/dev/null)"
 
 echo "caseledger load test: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $connections connections, ${seconds}s per phase"
 "$bin/caseledger-load" --address "127.0.0.1:$port" \

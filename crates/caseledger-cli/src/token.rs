@@ -1,5 +1,7 @@
-//! `caseledger token issue|revoke|list`: bearer tokens of a ledger. Run while the server is
-//! stopped (the ledger folder is opened by one process at a time).
+//! `caseledger token issue|revoke|list`: bearer tokens of a ledger. While a server holds the
+//! folder, the command goes through that server's admin routes with the local admin
+//! credential it wrote to `DIR/server-admin.json`, and takes effect on it at once; otherwise
+//! it opens the folder itself.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -73,6 +73,7 @@ struct Inner {
     keys: LedgerKeyStore,
     limits: Limits,
     tokens: TokenStore,
+    admin: Option<auth::AdminCredential>,
     metrics: Metrics,
     in_flight: Arc<Semaphore>,
     sse_slots: Arc<Semaphore>,
@@ -92,6 +93,7 @@ pub struct AppStateBuilder {
     tokens: Option<Arc<dyn TokenTree>>,
     limits: Limits,
     evidence: Option<caseledger_evidence::Evidence>,
+    admin: Option<auth::AdminCredential>,
 }
 
 impl AppStateBuilder {
@@ -113,16 +115,27 @@ impl AppStateBuilder {
         self
     }
 
+    /// Accepts `credential` on the admin routes (`routes::admin`), besides Office tokens.
+    pub fn admin_credential(mut self, credential: auth::AdminCredential) -> AppStateBuilder {
+        self.admin = Some(credential);
+        self
+    }
+
     /// The state, marked ready.
-    pub fn build(self) -> Result<AppState, caseledger_log::Error> {
+    pub fn build(self) -> Result<AppState, OpenError> {
         let ledger = self.opened.ledger;
         let (shutdown, _) = watch::channel(false);
         let (appended, _) = watch::channel(ledger.head().position);
         let tokens = match self.tokens {
             Some(tree) => tree,
-            None => Arc::new(LedgerTokenTree::open(&ledger.store())?),
+            None => Arc::new(
+                LedgerTokenTree::open(&ledger.store())
+                    .map_err(|error| OpenError(error.to_string()))?,
+            ),
         };
-        let keys = LedgerKeyStore::open(&ledger.store())?;
+        let tokens = TokenStore::new(tokens).map_err(|error| OpenError(error.to_string()))?;
+        let keys =
+            LedgerKeyStore::open(&ledger.store()).map_err(|error| OpenError(error.to_string()))?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 ledger,
@@ -134,7 +147,8 @@ impl AppStateBuilder {
                 in_flight: Arc::new(Semaphore::new(self.limits.in_flight_requests_max)),
                 sse_slots: Arc::new(Semaphore::new(self.limits.sse_subscribers_max)),
                 limits: self.limits,
-                tokens: TokenStore::new(tokens),
+                tokens,
+                admin: self.admin,
                 metrics: Metrics::default(),
                 verify_slot: Arc::new(Semaphore::new(1)),
                 stream_locks: write::StreamLocks::default(),
@@ -166,6 +180,7 @@ impl AppState {
             tokens: None,
             limits: Limits::default(),
             evidence: None,
+            admin: None,
         }
     }
 
@@ -237,6 +252,11 @@ impl AppState {
         &self.inner.tokens
     }
 
+    /// The local admin credential, when the service was started with one.
+    pub fn admin_credential(&self) -> Option<&auth::AdminCredential> {
+        self.inner.admin.as_ref()
+    }
+
     /// The counters.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
@@ -295,11 +315,13 @@ pub fn open_ledger(dir: &std::path::Path, origin: &str) -> Result<ProjectedLedge
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(routes::service::router())
+        .merge(routes::admin::router())
         .merge(routes::audit::router())
         .merge(routes::events::router())
         .merge(routes::cases::router())
         .merge(routes::evidence::router())
         .merge(routes::firms::router())
+        .merge(routes::governance::router())
         .merge(routes::reports::router())
         .merge(routes::public::router())
         .fallback(routes::service::not_found)

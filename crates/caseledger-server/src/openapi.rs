@@ -36,6 +36,12 @@ use utoipa::{Modify, OpenApi};
         crate::routes::firms::record_firm_act,
         crate::routes::firms::get_firm,
         crate::routes::firms::firm_history,
+        crate::routes::governance::record_governance_act,
+        crate::routes::governance::get_record,
+        crate::routes::governance::get_compound,
+        crate::routes::admin::issue,
+        crate::routes::admin::revoke,
+        crate::routes::admin::list,
         crate::routes::reports::workload_all,
         crate::routes::reports::workload_unit,
         crate::routes::reports::measures,
@@ -62,6 +68,14 @@ use utoipa::{Modify, OpenApi};
         crate::routes::evidence::ConsistencyView,
         crate::routes::firms::RegisterFirmBody,
         crate::routes::firms::FirmBody,
+        crate::routes::governance::GovernanceBody,
+        crate::routes::governance::GovernanceStateView,
+        crate::routes::governance::CommitteeView,
+        crate::routes::governance::FundView,
+        crate::routes::admin::IssueTokenBody,
+        crate::routes::admin::IssuedTokenBody,
+        crate::routes::admin::TokenView,
+        crate::routes::admin::TokenList,
         crate::routes::reports::WorkloadList,
         crate::routes::reports::MeasuresBody,
         crate::routes::reports::GroupBy,
@@ -75,6 +89,8 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "Verification, raw records and the live tail (Office and court)"),
         (name = "cases", description = "Complaint cases: file, act, read, list, history"),
         (name = "firms", description = "Firms' credit files"),
+        (name = "governance", description = "Joint meetings, safety inspections, compounds' self-governance and maintenance fund"),
+        (name = "admin", description = "Tokens: issue, revoke, list (the Office, or the server's local admin credential)"),
         (name = "reports", description = "Workload and measures"),
         (name = "public", description = "Published grades and lists, no token"),
     )
@@ -109,4 +125,397 @@ pub fn document_json() -> String {
         .expect("the OpenAPI document serializes");
     text.push('\n');
     text
+}
+
+// The shapes of types other crates serialize (projections, domain), described for the
+// document only. Those crates know no OpenAPI; these mirrors name their fields as they are
+// serialized, and `tests/openapi.rs` checks real answers against them.
+
+/// One line of a case list.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct CaseLineSchema {
+    /// The case id.
+    case: String,
+    /// Its state: `Filed`, `Dispatched`, `Accepted`, `InProgress`, `Returned`, `Resolved`,
+    /// `Closed`, `Reopened`, `Merged` or `Withdrawn`.
+    state: String,
+    /// Its category slug.
+    category: String,
+    /// The unit holding it.
+    unit: Option<String>,
+    /// When it was filed, in microseconds since the epoch.
+    filed_at_us: i64,
+    /// Whether it is overdue at the instant asked.
+    overdue: bool,
+}
+
+/// An act, decoded: `{"act": "<kind>", …the act's fields}`. The fields of each kind are
+/// described by the JSON Schemas in `schemas/acts/`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct ActSchema {
+    /// The act's kind (`ComplaintFiled`, `CaseDispatched`, …).
+    act: String,
+}
+
+/// A deadline as an act carries it (microseconds since the epoch, UTC).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct DueSchema {
+    /// Which clock: `Dispatch`, `Acceptance`, `Handling`, `Return`, `Feedback`,
+    /// `CloseUnrated`, `Rectification`, …
+    clock: String,
+    /// When it started.
+    started_us: i64,
+    /// When it runs out: overdue at and after this instant.
+    due_us: i64,
+    /// The first warning (50% of the span).
+    warn_50_us: i64,
+    /// The second warning (75% of the span).
+    warn_75_us: i64,
+}
+
+/// One deadline a case has had, and how it ended.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct DeadlineEntrySchema {
+    /// The deadline as carried by the act.
+    due: DueSchema,
+    /// The unit whose clock it was.
+    unit: Option<String>,
+    /// The record that set it.
+    set_by: u64,
+    /// When it stopped running, if it did.
+    ended_us: Option<i64>,
+}
+
+/// 延期 — an extension granted.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct ExtensionSchema {
+    /// When.
+    at_us: i64,
+    /// By which unit.
+    unit: String,
+    /// The deadline before.
+    previous_due_us: Option<i64>,
+    /// The deadline after.
+    new_due_us: Option<i64>,
+    /// Why.
+    reason: String,
+}
+
+/// 督办 — a supervision notice.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct NoticeSchema {
+    /// When.
+    at_us: i64,
+    /// Who issued it.
+    by: String,
+    /// The unit supervised.
+    unit: Option<String>,
+    /// The notice.
+    notice: String,
+}
+
+/// 回访 — one feedback.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct FeedbackSchema {
+    /// When.
+    at_us: i64,
+    /// `Satisfied`, `BasicallySatisfied` or `Dissatisfied`.
+    rating: String,
+    /// Whether the complainant says it was resolved.
+    resolved: bool,
+}
+
+/// Everything the case status projection knows about one case.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct CaseStatusSchema {
+    /// The case id.
+    case: String,
+    /// Its state (`Filed`, `Dispatched`, `Accepted`, `InProgress`, `Returned`, `Resolved`,
+    /// `Closed`, `Reopened`, `Merged`, `Withdrawn`).
+    state: String,
+    /// Category slug.
+    category: String,
+    /// 住宅小区.
+    compound: String,
+    /// 社区.
+    community: String,
+    /// 乡镇.
+    township: String,
+    /// The firm it is about, if one.
+    firm: Option<String>,
+    /// Intake channel.
+    channel: String,
+    /// `urgent`, `general` or `complex`.
+    severity: String,
+    /// Position of the filing record.
+    filed_position: u64,
+    /// When it was filed.
+    filed_at_us: i64,
+    /// The last record applied to it.
+    last_position: u64,
+    /// When that was.
+    updated_at_us: i64,
+    /// The unit handling it now.
+    unit: Option<String>,
+    /// Every unit it was dispatched or transferred to, in order of first arrival.
+    units_passed: Vec<String>,
+    /// Every deadline it has had, oldest first.
+    deadlines: Vec<DeadlineEntrySchema>,
+    /// Extensions granted.
+    extensions: Vec<ExtensionSchema>,
+    /// Supervision notices.
+    notices: Vec<NoticeSchema>,
+    /// The case it was merged into.
+    merged_into: Option<String>,
+    /// 回访 — feedback received.
+    feedback: Vec<FeedbackSchema>,
+    /// Times returned (退单).
+    returns: u32,
+    /// Times transferred (移送).
+    transfers: u32,
+    /// Times reopened.
+    reopenings: u32,
+    /// Penalties imposed on it, in fen, in order.
+    penalties_fen: Vec<i64>,
+    /// Mediation outcomes, in order.
+    mediations: Vec<String>,
+    /// When last resolved.
+    resolved_at_us: Option<i64>,
+    /// When closed.
+    closed_at_us: Option<i64>,
+}
+
+/// A case's status evaluated at an instant.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct CaseViewSchema {
+    /// What is stored.
+    status: CaseStatusSchema,
+    /// The instant asked about (µs).
+    at_us: i64,
+    /// Each running clock and where it stands: pairs `[deadline entry, clock status]`, the
+    /// status one of `OnTime`, `Warn50`, `Warn75`, `Overdue`.
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
+    running: Vec<()>,
+    /// Whether any running clock is overdue at that instant.
+    overdue: bool,
+    /// The worst state of any running clock.
+    worst: Option<String>,
+}
+
+/// A unit's counts over a period.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct DayCountsSchema {
+    /// Cases received (dispatched or transferred to it).
+    received: u64,
+    /// Accepted.
+    accepted: u64,
+    /// Resolved.
+    resolved: u64,
+    /// Closed.
+    closed: u64,
+    /// Returned by it.
+    returns_out: u64,
+    /// Returned to it.
+    returns_in: u64,
+    /// Transferred away by it.
+    transfers_out: u64,
+    /// Transferred to it.
+    transfers_in: u64,
+    /// Sum of handling times, µs.
+    handling_sum_us: i64,
+    /// Handling times by histogram bucket.
+    handling_histogram: std::collections::BTreeMap<u32, u64>,
+}
+
+/// A unit's workload: now, and over a period.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct WorkloadSchema {
+    /// The unit.
+    unit: String,
+    /// The instant "now" and "overdue" refer to, µs.
+    at_us: i64,
+    /// First day of the period (CST), inclusive.
+    from: String,
+    /// Last day of the period (CST), inclusive.
+    to: String,
+    /// Open cases in its hands now.
+    open: u64,
+    /// 待签收.
+    awaiting_acceptance: u64,
+    /// 办理中.
+    in_progress: u64,
+    /// 逾期.
+    overdue: u64,
+    /// What happened in the period.
+    period: DayCountsSchema,
+    /// Mean handling time of cases resolved in the period, µs.
+    mean_handling_us: Option<i64>,
+    /// 90th percentile of handling time, µs.
+    p90_handling_us: Option<i64>,
+}
+
+/// The counts behind the measures.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct CountsSchema {
+    /// Filed.
+    filed: u64,
+    /// Repeat complaints.
+    repeats: u64,
+    /// Dispatched.
+    dispatched: u64,
+    /// Responded to (accepted) in time.
+    responded: u64,
+    /// Returned.
+    returned: u64,
+    /// Resolved.
+    resolved: u64,
+    /// Resolved on time.
+    resolved_on_time: u64,
+    /// Sum of filing-to-resolution times, µs.
+    handling_sum_us: i64,
+    /// Rated.
+    rated: u64,
+    /// Rated as resolved.
+    rated_resolved: u64,
+    /// Rated satisfied.
+    satisfied: u64,
+    /// Reopened.
+    reopened: u64,
+}
+
+/// The measures of one group over a range of months.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct MeasuresSchema {
+    /// The group's value (empty for the county; the month with `group_by=month`).
+    value: String,
+    /// The counts.
+    counts: CountsSchema,
+    /// 响应率.
+    response_rate: Option<f64>,
+    /// 解决率.
+    resolution_rate: Option<f64>,
+    /// 满意率.
+    satisfaction_rate: Option<f64>,
+    /// 按时办结率.
+    on_time_resolution_rate: Option<f64>,
+    /// 退单率.
+    return_rate: Option<f64>,
+    /// 重复投诉率.
+    repeat_rate: Option<f64>,
+    /// Mean filing-to-resolution time, µs.
+    mean_handling_us: Option<i64>,
+    /// Open cases with a clock past its deadline.
+    overdue: u64,
+}
+
+/// A quarter's grade.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct QuarterGradeSchema {
+    /// `YYYYQn`.
+    quarter: String,
+    /// Score in hundredths of a point.
+    score_hundredths: i64,
+    /// A, B, C or D.
+    grade: String,
+    /// Months between inspections the grade implies.
+    inspection_interval_months: u32,
+}
+
+/// A firm's file: the running totals.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct FirmFileSchema {
+    /// 统一社会信用代码.
+    uscc: String,
+    /// Its name, once registered.
+    name: Option<String>,
+    /// When it was registered.
+    registered_at_us: Option<i64>,
+    /// Compounds it serves under a filed contract.
+    compounds: Vec<String>,
+    /// Cases about it.
+    cases: u64,
+    /// Cases about it, by category.
+    cases_by_category: std::collections::BTreeMap<String, u64>,
+    /// 有效投诉.
+    substantiated: u64,
+    /// 黑榜行为.
+    severe_violations: u64,
+    /// 表彰.
+    commendations: u64,
+    /// 行政处罚.
+    penalties: u64,
+    /// Fines summed, in fen.
+    penalties_fen: i64,
+    /// 调解 — mediations by outcome.
+    mediations: std::collections::BTreeMap<String, u64>,
+    /// The latest grade.
+    latest: Option<QuarterGradeSchema>,
+    /// 红榜.
+    red_list: bool,
+    /// 黑榜.
+    black_list: bool,
+    /// Times its credit was repaired.
+    credit_repairs: u64,
+    /// The last record about it.
+    last_position: u64,
+}
+
+/// One line of a credit score's trace.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct TracePointSchema {
+    /// The record that caused it.
+    position: u64,
+    /// Its act kind.
+    kind: String,
+    /// Why it counts.
+    reason: String,
+    /// Points in hundredths.
+    hundredths: i64,
+    /// The case it comes from, if one.
+    case: Option<String>,
+    /// The credit repair that cancelled it, if one.
+    repaired_by: Option<u64>,
+}
+
+/// A quarter's credit: the communities' assessments and the grade.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct QuarterCreditSchema {
+    /// `YYYYQn`.
+    quarter: String,
+    /// Each community's score, hundredths.
+    assessments: std::collections::BTreeMap<String, i64>,
+    /// Whether the township aggregated them.
+    aggregated: bool,
+    /// The grade, once assigned.
+    grade: Option<QuarterGradeSchema>,
+    /// Every point of the score.
+    trace: Vec<TracePointSchema>,
+    /// The record that graded it.
+    graded_by: Option<u64>,
+}
+
+/// The body of an act on a case, a firm or governance: `{"act": "<kind or command>", …}`.
+/// The fields of each command are described by the JSON Schemas in `schemas/commands/`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct ActBodySchema {
+    /// The act's kind (`CaseDispatched`) or its command's name (`DispatchCase`).
+    act: String,
 }

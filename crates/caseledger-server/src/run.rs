@@ -1,5 +1,11 @@
 //! What the command line runs: serving a ledger folder, issuing and revoking tokens. The
 //! `caseledger` binary parses arguments and calls these.
+//!
+//! Tokens while the server runs: a ledger folder is held by one process at a time, so the
+//! token commands first look for `<folder>/server-admin.json`, which a running server writes
+//! (mode 0600) with its address and a per-process admin credential. When a server answers
+//! there, the command goes through its admin routes (`routes::admin`) and takes effect on it
+//! at once; otherwise the command opens the folder itself.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,8 +13,12 @@ use std::path::{Path, PathBuf};
 use caseledger_domain::context::Rules;
 use caseledger_domain::principal::{Principal, Role};
 
-use crate::auth::{IssuedToken, LedgerTokenTree, TokenEntry, TokenPrincipal, TokenStore};
+use crate::auth::{
+    AdminCredential, IssuedToken, LedgerTokenTree, TokenEntry, TokenPrincipal, TokenStore,
+    ADMIN_FILE_NAME,
+};
 use crate::config::ServerConfig;
+use crate::routes::admin::{IssueTokenBody, IssuedTokenBody, TokenList, TokenView};
 use crate::rules::{embedded_rules, load_rules};
 use crate::AppState;
 
@@ -48,6 +58,15 @@ pub fn rules_of(config: &ServerConfig) -> Result<Rules, RunError> {
 
 /// Opens a ledger folder and builds the service's state over it.
 pub fn open_state(data: &Path, config: &ServerConfig) -> Result<AppState, RunError> {
+    open_state_with(data, config, None)
+}
+
+/// [`open_state`], accepting `admin` on the admin routes.
+fn open_state_with(
+    data: &Path,
+    config: &ServerConfig,
+    admin: Option<AdminCredential>,
+) -> Result<AppState, RunError> {
     let rules = rules_of(config)?;
     // The checkpoint key: refused when the group or others can read it (see crate::evidence).
     let key_path = crate::evidence::default_key_path(data);
@@ -59,9 +78,13 @@ pub fn open_state(data: &Path, config: &ServerConfig) -> Result<AppState, RunErr
         caseledger_evidence::EvidenceOptions::new(key),
     )
     .map_err(|error| RunError(error.to_string()))?;
-    AppState::builder(opened, rules)
+    let mut builder = AppState::builder(opened, rules)
         .limits(config.limits.clone())
-        .evidence(evidence)
+        .evidence(evidence);
+    if let Some(admin) = admin {
+        builder = builder.admin_credential(admin);
+    }
+    builder
         .build()
         .map_err(|error| fail("打开台账存储失败", "cannot open the ledger's store", error))
 }
@@ -74,8 +97,70 @@ pub async fn serve_folder(
     config: &ServerConfig,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), RunError> {
-    let state = open_state(data, config)?;
-    serve_state(state, listen.unwrap_or(config.listen), ready).await
+    let (admin, admin_text) = AdminCredential::generate();
+    let state = open_state_with(data, config, Some(admin))?;
+    // The credential dies with the server: the file goes when serving ends, however it ends
+    // (a file left by a killed process is stale, and the command line falls back to opening
+    // the folder when nobody answers at its address).
+    let admin_file = AdminFileGuard(data.join(ADMIN_FILE_NAME));
+    let mut written = Ok(());
+    let served = serve_state(state, listen.unwrap_or(config.listen), |address| {
+        // Written before readiness is announced, so a `token` command run right after sees it.
+        written = write_admin_file(&admin_file.0, address, &admin_text);
+        if let Err(error) = &written {
+            tracing::warn!(%error, "token commands cannot reach this server");
+        }
+        ready(address)
+    })
+    .await;
+    written?;
+    served
+}
+
+/// Removes the admin file when dropped.
+struct AdminFileGuard(PathBuf);
+
+impl Drop for AdminFileGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// What a running server tells the command line in `<ledger folder>/server-admin.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AdminFile {
+    /// The address it serves on.
+    pub address: SocketAddr,
+    /// The local admin credential (`cla1.…`).
+    pub credential: String,
+}
+
+/// Writes the admin file readable and writable by its owner only (created with mode 0600,
+/// then renamed into place, so no reader sees a partial file).
+fn write_admin_file(path: &Path, address: SocketAddr, credential: &str) -> Result<(), RunError> {
+    use std::io::Write as _;
+    let text = serde_json::to_vec(&AdminFile {
+        address,
+        credential: credential.to_owned(),
+    })
+    .map_err(|error| RunError(error.to_string()))?;
+    let partial = path.with_extension("json.partial");
+    let _ = std::fs::remove_file(&partial);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let failed = |error: std::io::Error| {
+        fail(
+            "写入管理凭据失败",
+            &format!("cannot write {}", path.display()),
+            error,
+        )
+    };
+    let mut file = options.open(&partial).map_err(failed)?;
+    file.write_all(&text).map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    std::fs::rename(&partial, path).map_err(failed)
 }
 
 /// Serves an already built state.
@@ -132,19 +217,18 @@ fn token_store(data: &Path, config: &ServerConfig) -> Result<TokenStore, RunErro
     })?;
     let tree = LedgerTokenTree::open(&ledger.store())
         .map_err(|error| fail("打开令牌存储失败", "cannot open the token store", error))?;
-    Ok(TokenStore::new(std::sync::Arc::new(tree)))
+    TokenStore::new(std::sync::Arc::new(tree))
+        .map_err(|error| fail("读取令牌存储失败", "cannot read the token store", error))
 }
 
-/// Issues a token for `role` acting for `unit` (checked against the registry), stores only
-/// its hash, and returns it once.
-pub fn issue_token(
-    data: &Path,
-    config: &ServerConfig,
+/// The principal a token for `role` acting for `unit` is bound to, checked against the
+/// registry of `rules`.
+pub fn checked_principal(
+    rules: &Rules,
     role: &str,
     unit: &str,
     user: Option<&str>,
-) -> Result<IssuedToken, RunError> {
-    let rules = rules_of(config)?;
+) -> Result<TokenPrincipal, RunError> {
     let role = parse_role(role)?;
     let unit_id = unit
         .parse()
@@ -153,28 +237,209 @@ pub fn issue_token(
     principal
         .check(&rules.registry)
         .map_err(|error| RunError(error.to_string()))?;
-    let store = token_store(data, config)?;
-    store
-        .issue(TokenPrincipal {
-            role: role.as_str().to_owned(),
-            unit: unit.to_owned(),
-            user: user.map_or_else(|| format!("{}@{unit}", role.as_str()), str::to_owned),
-        })
-        .map_err(|error| fail("签发令牌失败", "cannot issue the token", error))
+    Ok(TokenPrincipal {
+        role: role.as_str().to_owned(),
+        unit: unit.to_owned(),
+        user: user.map_or_else(|| format!("{}@{unit}", role.as_str()), str::to_owned),
+    })
 }
 
-/// Revokes the token with `id`.
+/// Where token commands go: the running server that holds the folder, or the folder itself.
+enum TokenTarget {
+    Server(AdminFile),
+    Folder(TokenStore),
+}
+
+/// The server holding `data` if one answers at the address of its admin file, else the
+/// folder opened directly.
+fn token_target(data: &Path, config: &ServerConfig) -> Result<TokenTarget, RunError> {
+    if let Ok(text) = std::fs::read(data.join(ADMIN_FILE_NAME)) {
+        if let Ok(admin) = serde_json::from_slice::<AdminFile>(&text) {
+            let address = admin_address(admin.address);
+            if std::net::TcpStream::connect_timeout(&address, ADMIN_CONNECT_TIMEOUT).is_ok() {
+                return Ok(TokenTarget::Server(admin));
+            }
+        }
+    }
+    token_store(data, config).map(TokenTarget::Folder)
+}
+
+/// How long the command line waits to reach a running server.
+const ADMIN_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long the command line waits for a running server's answer.
+const ADMIN_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The address to reach a server bound to `address` (an unspecified address is reached on
+/// loopback).
+fn admin_address(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        let loopback: std::net::IpAddr = if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        SocketAddr::new(loopback, address.port())
+    } else {
+        address
+    }
+}
+
+/// One request to a running server's admin routes, answered with the status and body.
+fn admin_request(
+    admin: &AdminFile,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Result<(u16, Vec<u8>), RunError> {
+    use std::io::{Read as _, Write as _};
+    let address = admin_address(admin.address);
+    let failed = |error: std::io::Error| {
+        fail(
+            "无法与运行中的服务通信",
+            &format!("cannot talk to the running server at {address}"),
+            error,
+        )
+    };
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&address, ADMIN_CONNECT_TIMEOUT).map_err(failed)?;
+    stream
+        .set_read_timeout(Some(ADMIN_ANSWER_TIMEOUT))
+        .map_err(failed)?;
+    let body = body.unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        admin.credential,
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).map_err(failed)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(failed)?;
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| RunError(format!("bad answer from {address}")))?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| RunError(format!("bad status line from {address}")))?;
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Err(RunError(format!(
+            "unexpected chunked answer from {address}"
+        )));
+    }
+    Ok((status, response[split + 4..].to_vec()))
+}
+
+/// The answer of an admin request, or the problem's detail as the error.
+fn admin_answer<T: serde::de::DeserializeOwned>(
+    admin: &AdminFile,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Result<T, RunError> {
+    let (status, body) = admin_request(admin, method, path, body)?;
+    if !(200..300).contains(&status) {
+        let detail = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|problem| problem["detail"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+        return Err(RunError(format!(
+            "运行中的服务拒绝了请求 / the running server refused ({status}): {detail}"
+        )));
+    }
+    serde_json::from_slice(&body).map_err(|error| {
+        RunError(format!(
+            "运行中的服务的回答无法解析 / cannot read the running server's answer: {error}"
+        ))
+    })
+}
+
+fn entry_of(view: TokenView) -> TokenEntry {
+    TokenEntry {
+        id: view.id,
+        secret_sha256: String::new(),
+        principal: TokenPrincipal {
+            role: view.role,
+            unit: view.unit,
+            user: view.user,
+        },
+        issued_at: view.issued_at,
+        revoked_at: view.revoked_at,
+    }
+}
+
+/// Issues a token for `role` acting for `unit` (checked against the registry), stores only
+/// its hash, and returns it once. Works whether or not a server holds the folder: a running
+/// server is asked through its admin routes.
+pub fn issue_token(
+    data: &Path,
+    config: &ServerConfig,
+    role: &str,
+    unit: &str,
+    user: Option<&str>,
+) -> Result<IssuedToken, RunError> {
+    let rules = rules_of(config)?;
+    let principal = checked_principal(&rules, role, unit, user)?;
+    match token_target(data, config)? {
+        TokenTarget::Server(admin) => {
+            let body = serde_json::to_vec(&IssueTokenBody {
+                role: principal.role,
+                unit: principal.unit,
+                user: Some(principal.user),
+            })
+            .map_err(|error| RunError(error.to_string()))?;
+            let issued: IssuedTokenBody =
+                admin_answer(&admin, "POST", "/api/v1/admin/tokens", Some(&body))?;
+            Ok(IssuedToken {
+                id: issued.entry.id,
+                token: issued.token,
+            })
+        }
+        TokenTarget::Folder(store) => store
+            .issue(principal)
+            .map_err(|error| fail("签发令牌失败", "cannot issue the token", error)),
+    }
+}
+
+/// Revokes the token with `id`, on the running server if one holds the folder (in force
+/// from its answer on), else in the folder.
 pub fn revoke_token(data: &Path, config: &ServerConfig, id: &str) -> Result<TokenEntry, RunError> {
-    token_store(data, config)?
-        .revoke(id)
-        .map_err(|error| fail("吊销令牌失败", "cannot revoke the token", error))
+    let well_formed = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(RunError(format!("令牌编号无效 / invalid token id {id:?}")));
+    }
+    match token_target(data, config)? {
+        TokenTarget::Server(admin) => {
+            let path = format!("/api/v1/admin/tokens/{id}/revoke");
+            let view: TokenView = admin_answer(&admin, "POST", &path, Some(b"{}"))?;
+            Ok(entry_of(view))
+        }
+        TokenTarget::Folder(store) => store
+            .revoke(id)
+            .map_err(|error| fail("吊销令牌失败", "cannot revoke the token", error)),
+    }
 }
 
 /// Lists the tokens (ids and principals; never secrets, which are not stored).
 pub fn list_tokens(data: &Path, config: &ServerConfig) -> Result<Vec<TokenEntry>, RunError> {
-    token_store(data, config)?
-        .list()
-        .map_err(|error| fail("读取令牌失败", "cannot list tokens", error))
+    match token_target(data, config)? {
+        TokenTarget::Server(admin) => {
+            let list: TokenList = admin_answer(&admin, "GET", "/api/v1/admin/tokens", None)?;
+            Ok(list.tokens.into_iter().map(entry_of).collect())
+        }
+        TokenTarget::Folder(store) => store
+            .list()
+            .map_err(|error| fail("读取令牌失败", "cannot list tokens", error)),
+    }
 }
 
 /// The default data folder of `caseledger demo`.

@@ -2,7 +2,7 @@
 //! read its history (what a court reads).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use caseledger_domain::deadline::Severity;
 use caseledger_domain::ids::{Category, UnitId, Uscc};
 use caseledger_domain::principal::{Principal, Role};
 use caseledger_domain::seal::{self, KeyState, KeyStore, PersonalData, SealError};
-use caseledger_projections::case_status::{CaseIndex, CaseQueries, CaseView};
+use caseledger_projections::case_status::{CaseIndex, CaseLine, CaseQueries, CaseView};
 use caseledger_projections::{Cursor, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +25,8 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::routes::views::{ApiQuery, RecordView};
 use crate::write::{
-    decide_and_append, decode_records, etag, event_id_for, read_stream, WriteHeaders, WriteOutcome,
+    decide_and_append, decode_records, etag, event_id_for, read_stream, write_answer, WriteHeaders,
+    WriteOutcome,
 };
 use crate::AppState;
 
@@ -136,18 +137,6 @@ pub(crate) fn may_read_state(principal: &Principal, state: &CaseState) -> bool {
     may_read_case(principal, &scope)
 }
 
-fn answer(outcome: WriteOutcome, body: impl Serialize) -> Response {
-    let status = if outcome.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let mut response = (status, Json(body)).into_response();
-    let (name, value) = etag(outcome.stream_version);
-    response.headers_mut().insert(name, value);
-    response
-}
-
 /// 受理 — files a complaint. The complainant's data is sealed before it enters the ledger.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", security(("bearer" = [])),
     request_body = FileCaseBody,
@@ -209,7 +198,7 @@ pub async fn file_case(
         .strip_prefix("case/")
         .and_then(|id| Uuid::parse_str(id).ok())
         .unwrap_or(case_id);
-    let mut response = answer(outcome.clone(), FiledCase { case_id, outcome });
+    let mut response = write_answer(&outcome.clone(), FiledCase { case_id, outcome });
     if let Ok(location) = axum::http::HeaderValue::from_str(&format!("/api/v1/cases/{case_id}")) {
         response
             .headers_mut()
@@ -309,7 +298,7 @@ pub fn parse_command<T: serde::de::DeserializeOwned>(
 /// Records one act on a case: `{"act": "<kind>", …fields}`, where the kind is the act's
 /// name (`CaseDispatched`) or the command's (`DispatchCase`).
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/acts", tag = "cases", security(("bearer" = [])),
-    request_body(content = Object, description = "`{\"act\": \"CaseDispatched\", \"to\": \"township/dongping\"}`"),
+    request_body(content = crate::openapi::ActBodySchema, description = "`{\"act\": \"CaseDispatched\", \"to\": \"township/dongping\"}`"),
     params(
         ("case_id" = String, Path, description = "The case id"),
         ("If-Match" = Option<String>, Header, description = "The stream version decided on, such as \"3\"; another answers 409"),
@@ -346,16 +335,19 @@ pub async fn record_act(
     let event_id = event_id_for(&caller, &stream, write_headers.idempotency_key.as_deref());
     let mut erased_key = None;
     let outcome = decide_and_append(&state, &caller, &stream, &write_headers, event_id, |acts| {
-        let current = acts.case.clone();
-        if current.case_id.is_none() || !may_read_state(&principal, &current) {
+        // Decided on the cached fold itself: no copy of the case per act.
+        let current = &acts.case;
+        if current.case_id.is_none() || !may_read_state(&principal, current) {
             return Err(ApiError::NotFound { what: "case" });
         }
-        erased_key = current
-            .complainant
-            .as_ref()
-            .map(|sealed| sealed.key_id.clone());
+        if matches!(command, CaseCommand::ErasePersonalData(_)) {
+            erased_key = current
+                .complainant
+                .as_ref()
+                .map(|sealed| sealed.key_id.clone());
+        }
         let context = Context::new(state.rules(), chrono::Utc::now(), principal.clone());
-        Ok(case::decide(&current, &command, &context)?)
+        Ok(case::decide(current, &command, &context)?)
     })
     .await?;
     if matches!(command, CaseCommand::ErasePersonalData(_)) {
@@ -369,7 +361,7 @@ pub async fn record_act(
             }
         }
     }
-    Ok(answer(outcome.clone(), outcome))
+    Ok(write_answer(&outcome, &outcome))
 }
 
 /// Now, in microseconds since the epoch.
@@ -419,7 +411,7 @@ pub struct CaseBody {
     /// The case stream's version (send it in `If-Match`).
     pub version: u64,
     /// The status: state, units, deadlines, clocks and flags.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::openapi::CaseViewSchema)]
     pub case: serde_json::Value,
 }
 
@@ -497,14 +489,15 @@ pub struct CaseFilter {
 }
 
 /// A page of cases, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseList {
     /// The log position the projections reflect (at least).
     pub as_of: u64,
     /// The cases: id, state, category, unit, filing time, overdue. A page may hold fewer
-    /// than `limit` items when several filters are combined; follow `next`.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+    /// than `limit` items when several filters are combined; follow `next`. Serialized
+    /// straight from the projection's lines, with no JSON value in between.
+    #[schema(value_type = Vec<crate::openapi::CaseLineSchema>)]
+    pub items: Vec<CaseLine>,
     /// Pass as `cursor` for the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -603,7 +596,7 @@ pub async fn list_cases(
                 continue;
             }
         }
-        items.push(serde_json::to_value(&line).map_err(ApiError::internal)?);
+        items.push(line);
     }
     Ok(Json(CaseList {
         as_of,
@@ -613,19 +606,30 @@ pub async fn list_cases(
 }
 
 /// One record of a case's history, with its act decoded.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryItem {
     /// The record's place in the chain.
     #[serde(flatten)]
     pub record: RecordView,
     /// The act, decoded. The complainant's data is shown to the Office and the court, and
     /// replaced by `{"sealed": true}` for everyone else (`{"erased": true}` once erased).
-    #[schema(value_type = Object)]
-    pub act: serde_json::Value,
+    #[schema(value_type = crate::openapi::ActSchema)]
+    pub act: ActJson,
+}
+
+/// An act as a history shows it: serialized straight from the act, except a filing, whose
+/// complainant is replaced by what the reader may see.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ActJson {
+    /// Any act but a filing.
+    Act(Box<Act>),
+    /// A filing, with the complainant opened or hidden.
+    Filing(serde_json::Value),
 }
 
 /// Every record of a stream, in order.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct History {
     /// The log head when it was read.
     pub as_of: u64,
@@ -635,18 +639,31 @@ pub struct History {
     pub records: Vec<HistoryItem>,
 }
 
-/// The act as JSON, with the complainant's sealed data opened for `principal` if the law
-/// allows, and hidden otherwise.
+/// The act as a JSON value, with the complainant's sealed data opened for `principal` if
+/// the law allows, and hidden otherwise.
 pub fn act_json(
     state: &AppState,
     principal: &Principal,
     stream: &str,
     act: &Act,
 ) -> Result<serde_json::Value, ApiError> {
-    let mut value = serde_json::to_value(act).map_err(ApiError::internal)?;
+    match act_view(state, principal, stream, act)? {
+        ActJson::Act(act) => serde_json::to_value(act).map_err(ApiError::internal),
+        ActJson::Filing(value) => Ok(value),
+    }
+}
+
+/// [`act_json`] for serializing directly: only a filing goes through a JSON value.
+pub fn act_view(
+    state: &AppState,
+    principal: &Principal,
+    stream: &str,
+    act: &Act,
+) -> Result<ActJson, ApiError> {
     let Act::ComplaintFiled(filed) = act else {
-        return Ok(value);
+        return Ok(ActJson::Act(Box::new(act.clone())));
     };
+    let mut value = serde_json::to_value(act).map_err(ApiError::internal)?;
     let shown = if PERSONAL_DATA_ROLES.contains(&principal.role) {
         match seal::unseal(&filed.complainant, stream, state.keys()) {
             Ok(data) => {
@@ -661,7 +678,7 @@ pub fn act_json(
     if let Some(object) = value.as_object_mut() {
         object.insert("complainant".into(), shown);
     }
-    Ok(value)
+    Ok(ActJson::Filing(value))
 }
 
 /// Every record of a case with its position, hashes, time, actor and decoded act: what a
@@ -694,7 +711,7 @@ pub async fn case_history(
         .map(|(stored, recorded)| {
             Ok(HistoryItem {
                 record: RecordView::header(stored),
-                act: act_json(&state, &principal, &stream, &recorded.act)?,
+                act: act_view(&state, &principal, &stream, &recorded.act)?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

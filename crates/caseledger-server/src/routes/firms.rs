@@ -3,14 +3,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use caseledger_domain::act::RecordedAct;
 use caseledger_domain::context::Context;
 use caseledger_domain::firm::{self, FirmCommand, FirmContext, FirmState, RegisterFirm};
 use caseledger_domain::ids::Uscc;
-use caseledger_projections::firm::FirmQueries;
+use caseledger_projections::firm::{FirmFile, FirmQueries, QuarterCredit};
 use caseledger_projections::{Cursor, PageRequest, PAGE_RECORDS_MAX};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,10 +19,11 @@ use crate::access::{may_read_firm, principal_of};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::routes::cases::{act_json, parse_command, History, HistoryItem};
+use crate::routes::cases::{act_view, parse_command, History, HistoryItem};
 use crate::routes::views::RecordView;
 use crate::write::{
-    decide_and_append, decode_records, etag, event_id_for, read_stream, WriteHeaders, WriteOutcome,
+    decide_and_append, decode_records, event_id_for, read_stream, write_answer, WriteHeaders,
+    WriteOutcome,
 };
 use crate::AppState;
 
@@ -148,15 +149,7 @@ async fn decide_firm(
         Ok(firm::decide(&current, &command, &firm_context)?)
     })
     .await?;
-    let status = if outcome.duplicate {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::CREATED
-    };
-    let mut response = (status, Json(outcome.clone())).into_response();
-    let (name, value) = etag(outcome.stream_version);
-    response.headers_mut().insert(name, value);
-    Ok(response)
+    Ok(write_answer(&outcome, &outcome))
 }
 
 /// 企业建档 — registers a firm (housing or the Office).
@@ -185,7 +178,7 @@ pub async fn register_firm(
 
 /// Records one act on a firm's file: `{"act": "<kind>", …fields}`.
 #[utoipa::path(post, path = "/api/v1/firms/{uscc}/acts", tag = "firms", security(("bearer" = [])),
-    request_body(content = Object, description = "`{\"act\": \"SubmitAssessment\", \"quarter\": \"2026-Q3\", \"items\": [...]}`"),
+    request_body(content = crate::openapi::ActBodySchema, description = "`{\"act\": \"SubmitAssessment\", \"quarter\": \"2026-Q3\", \"items\": [...]}`"),
     params(
         ("uscc" = String, Path, description = "The firm's credit code"),
         ("If-Match" = Option<String>, Header, description = "The stream version decided on"),
@@ -226,11 +219,11 @@ pub struct FirmBody {
     /// The firm stream's version.
     pub version: u64,
     /// The file: name, compounds, cases, penalties, latest grade, lists.
-    #[schema(value_type = Object)]
-    pub file: serde_json::Value,
+    #[schema(value_type = crate::openapi::FirmFileSchema)]
+    pub file: FirmFile,
     /// Its quarters, newest first: assessments, grade and every point of the score's trace.
-    #[schema(value_type = Vec<Object>)]
-    pub credit: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<crate::openapi::QuarterCreditSchema>)]
+    pub credit: Vec<QuarterCredit>,
 }
 
 /// A firm's file: score, grade, trace, lists.
@@ -271,13 +264,8 @@ pub async fn get_firm(
     Ok(Json(FirmBody {
         as_of,
         version,
-        file: serde_json::to_value(&file).map_err(ApiError::internal)?,
-        credit: credit
-            .items
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?,
+        file,
+        credit: credit.items,
     }))
 }
 
@@ -312,7 +300,7 @@ pub async fn firm_history(
         .map(|(record, recorded)| {
             Ok(HistoryItem {
                 record: RecordView::header(record),
-                act: act_json(&state, &principal, &stream, &recorded.act)?,
+                act: act_view(&state, &principal, &stream, &recorded.act)?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use caseledger_domain::principal::{Principal, Role};
-use caseledger_projections::measures::{Dimension, MeasureQueries, Months};
-use caseledger_projections::workload::WorkloadQueries;
+use caseledger_projections::measures::{Dimension, MeasureQueries, Measures, Months};
+use caseledger_projections::workload::{Workload, WorkloadQueries};
 use caseledger_projections::{Cursor, PageRequest, PAGE_RECORDS_MAX};
 use chrono::{Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,14 +76,14 @@ impl PeriodQuery {
 }
 
 /// Workloads of units.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WorkloadList {
     /// The log position the projections reflect (at least).
     pub as_of: u64,
     /// Each unit's workload: open, awaiting acceptance, in progress, overdue, the period's
     /// counts and handling times.
-    #[schema(value_type = Vec<Object>)]
-    pub units: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<crate::openapi::WorkloadSchema>)]
+    pub units: Vec<Workload>,
 }
 
 /// Every unit's workload (the caller's own unit only, unless it reads all).
@@ -130,10 +130,9 @@ pub async fn workload_all(
     let units = units
         .iter()
         .map(|unit| {
-            let workload = queries
+            queries
                 .workload(unit, from, to, at)
-                .map_err(projection_failed)?;
-            serde_json::to_value(&workload).map_err(ApiError::internal)
+                .map_err(projection_failed)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(WorkloadList { as_of, units }))
@@ -165,7 +164,7 @@ pub async fn workload_unit(
         .map_err(projection_failed)?;
     Ok(Json(WorkloadList {
         as_of,
-        units: vec![serde_json::to_value(&workload).map_err(ApiError::internal)?],
+        units: vec![workload],
     }))
 }
 
@@ -200,7 +199,7 @@ pub struct MeasuresQuery {
 }
 
 /// The county's measures: response, resolution and satisfaction rates and more.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MeasuresBody {
     /// The log position the projections reflect (at least).
     pub as_of: u64,
@@ -212,8 +211,8 @@ pub struct MeasuresBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_by: Option<GroupBy>,
     /// One entry per group (or per month), with counts and rates.
-    #[schema(value_type = Vec<Object>)]
-    pub groups: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<crate::openapi::MeasuresSchema>)]
+    pub groups: Vec<Measures>,
 }
 
 /// 接诉即办 measures: response rate 响应率, resolution rate 解决率, satisfaction rate 满意率,
@@ -245,23 +244,18 @@ pub async fn measures(
     let queries = MeasureQueries::new(state.reader().clone());
     let at = now_us();
     let groups = match query.group_by {
-        None => vec![to_json(
-            &queries
-                .measures(Dimension::County, "", &months, at)
-                .map_err(projection_failed)?,
-        )?],
+        None => vec![queries
+            .measures(Dimension::County, "", &months, at)
+            .map_err(projection_failed)?],
         Some(GroupBy::Month) => queries
             .monthly(Dimension::County, "", &months, at)
             .map_err(projection_failed)?
-            .iter()
-            .map(|(month, measures)| {
-                let mut value = to_json(measures)?;
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("value".into(), serde_json::Value::String(month.clone()));
-                }
-                Ok(value)
+            .into_iter()
+            .map(|(month, measures)| Measures {
+                value: month,
+                ..measures
             })
-            .collect::<Result<Vec<_>, ApiError>>()?,
+            .collect(),
         Some(group) => {
             let dimension = match group {
                 GroupBy::Township => Dimension::Township,
@@ -272,9 +266,6 @@ pub async fn measures(
             queries
                 .by(dimension, &months, at)
                 .map_err(projection_failed)?
-                .iter()
-                .map(to_json)
-                .collect::<Result<Vec<_>, ApiError>>()?
         }
     };
     Ok(Json(MeasuresBody {
@@ -284,8 +275,4 @@ pub async fn measures(
         group_by: query.group_by,
         groups,
     }))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(value).map_err(ApiError::internal)
 }
