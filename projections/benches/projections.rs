@@ -150,8 +150,13 @@ fn main() {
     let seconds = started.elapsed().as_secs_f64();
     let rate = summary.records as f64 / seconds;
     println!(
-        "rebuild all projections: {} records in {:.2} s = {:.0} records/s (budget 250000); fold {:.2} s, commit {:.2} s, the rest reading the log",
-        summary.records, seconds, rate, summary.fold_seconds, summary.commit_seconds
+        "rebuild all projections: {} records in {:.2} s = {:.0} records/s (budget 250000); fold {:.2} s, commit {:.2} s, flush and swap {:.2} s, the rest waiting for the log",
+        summary.records,
+        seconds,
+        rate,
+        summary.fold_seconds,
+        summary.commit_seconds,
+        summary.finish_seconds
     );
 
     let reader = Reader::new(store).expect("reader");

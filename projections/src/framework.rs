@@ -97,18 +97,37 @@ pub trait Projection: Send {
 pub struct Tx<'a> {
     tree: &'a dyn KvTree,
     writes: Writes,
+    /// The tree is known to be empty (a new generation before its first commit): reads
+    /// need not ask it.
+    empty: bool,
 }
 
 impl<'a> Tx<'a> {
     /// Stages writes over `tree`, starting from `writes` already staged.
     pub fn new(tree: &'a dyn KvTree, writes: Writes) -> Tx<'a> {
-        Tx { tree, writes }
+        Tx {
+            tree,
+            writes,
+            empty: false,
+        }
+    }
+
+    /// Stages writes over `tree`, which the caller knows to be empty.
+    fn over_empty(tree: &'a dyn KvTree, writes: Writes) -> Tx<'a> {
+        Tx {
+            tree,
+            writes,
+            empty: true,
+        }
     }
 
     /// The value under `key`, staged or stored.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         if let Some(staged) = self.writes.entries.get(key) {
             return Ok(staged.clone());
+        }
+        if self.empty {
+            return Ok(None);
         }
         Ok(self.tree.get(key)?)
     }
@@ -495,6 +514,8 @@ pub struct Summary {
     pub fold_seconds: f64,
     /// Of which writing commits to storage.
     pub commit_seconds: f64,
+    /// Of which making the writes durable and swapping generations at the end.
+    pub finish_seconds: f64,
     /// Whether a new generation was swapped in.
     pub swapped: Vec<String>,
 }
@@ -515,6 +536,8 @@ struct Target {
     checkpoint: u64,
     shadow: bool,
     writes: Writes,
+    /// Nothing was committed to the tree yet and it started empty.
+    empty: bool,
 }
 
 /// Every projection of a ledger, kept up to date by the log's single writer.
@@ -576,6 +599,7 @@ impl Projections {
                     checkpoint,
                     shadow: false,
                     writes: Writes::default(),
+                    empty: false,
                 });
             } else {
                 targets.push(start_shadow(
@@ -677,6 +701,7 @@ impl Projections {
                 &mut writes,
                 records,
                 &decoded,
+                false,
             )
             .and_then(|()| {
                 commit(
@@ -754,6 +779,9 @@ impl Projections {
                     since_commit = 0;
                     let commit_started = Instant::now();
                     self.commit_targets(&mut targets)?;
+                    for target in targets.iter_mut() {
+                        target.empty = false;
+                    }
                     commit_seconds += commit_started.elapsed().as_secs_f64();
                     commits += 1;
                 }
@@ -776,6 +804,7 @@ impl Projections {
                 "read {records_read} records from position {from}, expected up to {head}"
             )));
         }
+        let finish_started = Instant::now();
         // Catch-up and rebuild run outside the writer, so nothing else flushes their writes.
         self.store.flush()?;
         let mut summary = Summary {
@@ -784,6 +813,7 @@ impl Projections {
             seconds: 0.0,
             fold_seconds,
             commit_seconds,
+            finish_seconds: 0.0,
             swapped: Vec::new(),
         };
         for target in targets {
@@ -806,6 +836,7 @@ impl Projections {
                 .projections
                 .push((name.to_string(), target.generation));
         }
+        summary.finish_seconds = finish_started.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
     }
@@ -839,6 +870,7 @@ impl Projections {
                 &mut writes,
                 records,
                 decoded,
+                target.empty,
             );
             target.writes = writes;
             result
@@ -935,6 +967,7 @@ fn start_shadow(
                 checkpoint,
                 shadow: true,
                 writes: Writes::default(),
+                empty: false,
             });
         }
         entry.retired.push(building.number);
@@ -964,6 +997,7 @@ fn start_shadow(
         checkpoint: 0,
         shadow: true,
         writes: Writes::default(),
+        empty: true,
     })
 }
 
@@ -1060,8 +1094,13 @@ fn fold_into<R: AsRecord>(
     writes: &mut Writes,
     records: &[R],
     decoded: &[OnceLock<Result<Event, Error>>],
+    empty: bool,
 ) -> Result<(), Error> {
-    let mut tx = Tx::new(tree, std::mem::take(writes));
+    let mut tx = if empty {
+        Tx::over_empty(tree, std::mem::take(writes))
+    } else {
+        Tx::new(tree, std::mem::take(writes))
+    };
     let mut result = Ok(());
     for (record, decoded) in records.iter().map(AsRecord::record).zip(decoded) {
         if record.position <= *checkpoint {

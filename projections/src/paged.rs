@@ -127,7 +127,20 @@ fn entries<'a>(
     })
 }
 
-fn encode_page(prefix_bytes: usize, page: &BTreeMap<Vec<u8>, Vec<u8>>) -> Vec<u8> {
+/// The value of the entry `wanted` (the key without its class prefix) in a stored page.
+fn find(page_key: &[u8], bytes: &[u8], wanted: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    for entry in entries(page_key, bytes) {
+        let (rest, value) = entry?;
+        match rest.cmp(wanted) {
+            std::cmp::Ordering::Less => continue,
+            std::cmp::Ordering::Equal => return Ok(Some(value.to_vec())),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    Ok(None)
+}
+
+fn encode_page(prefix_bytes: usize, page: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let size: usize = page
         .iter()
         .map(|(key, value)| 6 + key.len() - prefix_bytes + value.len())
@@ -294,13 +307,14 @@ impl PagedTree {
             let mut page = pages.remove(&next).expect("loaded above");
             page.append(&mut carry);
             out.delete(next.clone());
-            let mut run: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             for (key, value) in page {
                 let boundary = is_boundary(&key, class);
-                let last = key.clone();
-                run.insert(key, value);
+                run.push((key, value));
                 if boundary {
-                    out.put(last, encode_page(prefix.len(), &run));
+                    let bytes = encode_page(prefix.len(), &run);
+                    let last = run.pop().expect("pushed above").0;
+                    out.put(last, bytes);
                     run.clear();
                 }
             }
@@ -309,7 +323,7 @@ impl PagedTree {
                     out.put(tail.clone(), encode_page(prefix.len(), &run));
                 }
             } else {
-                carry = run;
+                carry = run.into_iter().collect();
             }
             handled = Some(next);
         }
@@ -322,20 +336,16 @@ impl KvTree for PagedTree {
         let Some(class) = (self.layout)(key).filter(|class| key.len() >= class.prefix_bytes) else {
             return self.inner.get(key);
         };
-        let prefix = &key[..class.prefix_bytes];
-        let Some((page_key, bytes)) = self.page_at(key, prefix)? else {
-            return Ok(None);
-        };
         let wanted = &key[class.prefix_bytes..];
-        for entry in entries(&page_key, &bytes) {
-            let (rest, value) = entry?;
-            match rest.cmp(wanted) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Equal => return Ok(Some(value.to_vec())),
-                std::cmp::Ordering::Greater => break,
-            }
-        }
-        Ok(None)
+        let end = prefix_end(&key[..class.prefix_bytes]);
+        // The page is searched where the scan hands it over, so only the value is copied.
+        let mut found = Ok(None);
+        self.inner
+            .scan(key, end.as_deref(), &mut |page_key, bytes| {
+                found = find(page_key, bytes, wanted);
+                Scan::Stop
+            })?;
+        found
     }
 
     fn scan(
