@@ -13,9 +13,11 @@
 //!   [`EvidenceOptions::checkpoint_every_records`] records or
 //!   [`EvidenceOptions::checkpoint_every_seconds`] seconds; each is stored in sled and
 //!   appended, fsynced, to [`file::CHECKPOINTS_FILE_NAME`] in the ledger folder.
-//! - On attach, the latest checkpoint (of sled and the file) must be reproduced from the
-//!   log's records, every one re-hashed; otherwise [`Evidence`] is not created and the error
-//!   names the tree size and both roots.
+//! - On attach, the stored tree must reproduce the latest checkpoint (of sled and the file)
+//!   and the log's last records must hash to its leaves, or [`Evidence`] is not created and
+//!   the error names the mismatch; then every record is re-hashed, by default in the
+//!   background, and a mismatch stops the evidence and the writer ([`OpenCheck`]; the crate
+//!   README, "Opening", says what each step detects).
 //!
 //! Like the projections, the tree joins in two steps, because the log creates its observers
 //! before it opens its store: [`observer`] gives the observer to pass to
@@ -709,9 +711,10 @@ fn checkpointer(inner: &Inner) {
             // Records after the latest checkpoint are held only by the unsigned head file:
             // sign them on the way out, so a clean shutdown leaves none unsigned.
             drop(signal);
-            if inner.ledger.head().position
-                > lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size)
-            {
+            let unsigned = inner.ledger.head().position
+                > lock(&inner.latest).as_ref().map_or(0, |c| c.tree_size);
+            // Not when the open check failed: then nothing more is signed.
+            if unsigned && serving(&inner.shared).is_ok() {
                 if let Err(error) = checkpoint_now(inner, false) {
                     tracing::error!(%error, "signing the final checkpoint failed");
                 }
