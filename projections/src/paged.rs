@@ -140,6 +140,28 @@ fn find(page_key: &[u8], bytes: &[u8], wanted: &[u8]) -> Result<Option<Vec<u8>>,
     Ok(None)
 }
 
+/// Cuts `entries` (in key order) into pages, each ending at a boundary entry, stages them in
+/// `out`, and returns the entries after the last boundary.
+fn cut(
+    prefix_bytes: usize,
+    class: Class,
+    entries: impl Iterator<Item = (Vec<u8>, Vec<u8>)>,
+    out: &mut Writes,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for (key, value) in entries {
+        let boundary = is_boundary(&key, class);
+        run.push((key, value));
+        if boundary {
+            let bytes = encode_page(prefix_bytes, &run);
+            let last = run.pop().expect("pushed above").0;
+            out.put(last, bytes);
+            run.clear();
+        }
+    }
+    run
+}
+
 fn encode_page(prefix_bytes: usize, page: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let size: usize = page
         .iter()
@@ -268,6 +290,18 @@ impl PagedTree {
         out: &mut Writes,
     ) -> Result<(), StoreError> {
         let tail = tail_key(prefix);
+        if self.page_at(prefix, prefix)?.is_none() {
+            // Nothing stored in the class yet (a rebuild's one commit): cut the new entries,
+            // which come in key order, straight into pages.
+            let entries = changes
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value?)));
+            let run = cut(prefix.len(), class, entries, out);
+            if !run.is_empty() {
+                out.put(tail, encode_page(prefix.len(), &run));
+            }
+            return Ok(());
+        }
         // The pages touched, by stored key, in order; each with its entries as changed.
         let mut pages: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>> = BTreeMap::new();
         let mut current: Option<Vec<u8>> = None;
@@ -307,17 +341,7 @@ impl PagedTree {
             let mut page = pages.remove(&next).expect("loaded above");
             page.append(&mut carry);
             out.delete(next.clone());
-            let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-            for (key, value) in page {
-                let boundary = is_boundary(&key, class);
-                run.push((key, value));
-                if boundary {
-                    let bytes = encode_page(prefix.len(), &run);
-                    let last = run.pop().expect("pushed above").0;
-                    out.put(last, bytes);
-                    run.clear();
-                }
-            }
+            let run = cut(prefix.len(), class, page.into_iter(), out);
             if next == tail {
                 if !run.is_empty() {
                     out.put(tail.clone(), encode_page(prefix.len(), &run));
