@@ -280,9 +280,16 @@ impl Record {
 /// The chain hash of one record: blake3 in derive-key mode with [`CHAIN_CONTEXT`], over the
 /// exact stored bytes (which contain the previous record's hash).
 pub fn record_hash(bytes: &[u8]) -> Hash {
-    let mut hasher = blake3::Hasher::new_derive_key(CHAIN_CONTEXT);
-    hasher.update(bytes);
-    Hash(*hasher.finalize().as_bytes())
+    thread_local! {
+        // Deriving the context key costs a compression per call; a reset hasher keeps it.
+        static HASHER: std::cell::RefCell<blake3::Hasher> =
+            std::cell::RefCell::new(blake3::Hasher::new_derive_key(CHAIN_CONTEXT));
+    }
+    HASHER.with_borrow_mut(|hasher| {
+        hasher.reset();
+        hasher.update(bytes);
+        Hash(*hasher.finalize().as_bytes())
+    })
 }
 
 /// The hash record 1 chains to: blake3 derive-key with [`GENESIS_CONTEXT`] over the origin
@@ -450,6 +457,20 @@ mod tests {
             schema_version: 1,
             payload: vec![0xAB; 300],
         }
+    }
+
+    #[test]
+    fn record_hash_is_derive_key_mode_over_the_bytes_every_time() {
+        let expected = |bytes: &[u8]| {
+            let mut hasher = blake3::Hasher::new_derive_key(CHAIN_CONTEXT);
+            hasher.update(bytes);
+            Hash(*hasher.finalize().as_bytes())
+        };
+        // Repeated and interleaved calls on one thread: the kept hasher must start afresh.
+        for bytes in [&b"first"[..], &[0xAB; 2000][..], b"", b"first"] {
+            assert_eq!(record_hash(bytes), expected(bytes));
+        }
+        assert_ne!(record_hash(b"a"), record_hash(b"b"));
     }
 
     #[test]
