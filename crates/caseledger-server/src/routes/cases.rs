@@ -353,12 +353,18 @@ pub async fn record_act(
     if matches!(command, CaseCommand::ErasePersonalData(_)) {
         if let Some(key_id) = erased_key {
             let mut keys = state.keys().clone();
-            if !matches!(
-                keys.key(&key_id).map_err(ApiError::internal)?,
-                KeyState::Destroyed
-            ) {
-                keys.destroy_key(&key_id).map_err(ApiError::internal)?;
-            }
+            // Destroying a key flushes the store: off the async workers.
+            tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+                if !matches!(
+                    keys.key(&key_id).map_err(ApiError::internal)?,
+                    KeyState::Destroyed
+                ) {
+                    keys.destroy_key(&key_id).map_err(ApiError::internal)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(ApiError::internal)??;
         }
     }
     Ok(write_answer(&outcome, &outcome))
