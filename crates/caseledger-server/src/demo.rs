@@ -15,8 +15,9 @@ use caseledger_sim::{append_all, SimConfig, Simulation};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::TokenPrincipal;
+use crate::auth::{AdminCredential, ADMIN_FILE_NAME};
 use crate::config::ServerConfig;
-use crate::run::{open_state, RunError};
+use crate::run::{open_state_with, write_admin_file, AdminFileGuard, RunError};
 use crate::AppState;
 
 /// Complaint cases of the demo's synthetic year unless told otherwise.
@@ -249,6 +250,15 @@ pub async fn prepare(
     options: &DemoOptions,
     progress: impl Fn(String) + Send + Sync + 'static,
 ) -> Result<(AppState, bool, f64), RunError> {
+    prepare_with_admin(options, None, progress).await
+}
+
+/// [`prepare`], the state accepting `admin` on the admin routes.
+async fn prepare_with_admin(
+    options: &DemoOptions,
+    admin: Option<AdminCredential>,
+    progress: impl Fn(String) + Send + Sync + 'static,
+) -> Result<(AppState, bool, f64), RunError> {
     std::fs::create_dir_all(&options.dir).map_err(|error| {
         RunError(format!(
             "无法创建 {} / cannot create {}: {error}",
@@ -261,7 +271,7 @@ pub async fn prepare(
         ..ServerConfig::default()
     };
     let dir = options.dir.clone();
-    let state = tokio::task::spawn_blocking(move || open_state(&dir, &config))
+    let state = tokio::task::spawn_blocking(move || open_state_with(&dir, &config, admin))
         .await
         .map_err(|error| RunError(error.to_string()))??;
     if state.ledger().head().position > 0 {
@@ -336,7 +346,10 @@ pub async fn run_demo<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let (state, generated, generation_seconds) = prepare(&options, say.clone()).await?;
+    // As `serve` does, so that the `token` commands reach the demo's server too.
+    let (admin, admin_text) = AdminCredential::generate();
+    let (state, generated, generation_seconds) =
+        prepare_with_admin(&options, Some(admin), say.clone()).await?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|error| {
@@ -357,6 +370,8 @@ where
         tokens,
         address,
     };
+    let admin_file = AdminFileGuard(options.dir.join(ADMIN_FILE_NAME));
+    write_admin_file(&admin_file.0, address, &admin_text)?;
     say(instructions(&report, &options.dir));
     crate::serve::serve(listener, state, shutdown)
         .await

@@ -62,7 +62,7 @@ pub fn open_state(data: &Path, config: &ServerConfig) -> Result<AppState, RunErr
 }
 
 /// [`open_state`], accepting `admin` on the admin routes.
-fn open_state_with(
+pub(crate) fn open_state_with(
     data: &Path,
     config: &ServerConfig,
     admin: Option<AdminCredential>,
@@ -118,7 +118,7 @@ pub async fn serve_folder(
 }
 
 /// Removes the admin file when dropped.
-struct AdminFileGuard(PathBuf);
+pub(crate) struct AdminFileGuard(pub(crate) PathBuf);
 
 impl Drop for AdminFileGuard {
     fn drop(&mut self) {
@@ -137,7 +137,11 @@ pub struct AdminFile {
 
 /// Writes the admin file readable and writable by its owner only (created with mode 0600,
 /// then renamed into place, so no reader sees a partial file).
-fn write_admin_file(path: &Path, address: SocketAddr, credential: &str) -> Result<(), RunError> {
+pub(crate) fn write_admin_file(
+    path: &Path,
+    address: SocketAddr,
+    credential: &str,
+) -> Result<(), RunError> {
     use std::io::Write as _;
     let text = serde_json::to_vec(&AdminFile {
         address,

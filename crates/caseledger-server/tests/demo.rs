@@ -82,7 +82,23 @@ async fn demo_fills_a_fresh_folder_then_reuses_it() {
     // 200 complaints and a year of firm acts: several records per case.
     assert!(first.records > 1_000, "{} records", first.records);
 
-    let second = run_once(&dir, |_| async {}).await;
+    // While the demo serves, the `token` commands reach it through its admin file.
+    let second = run_once(&dir, |address| {
+        let dir = dir.clone();
+        async move {
+            let config = caseledger_server::config::ServerConfig::default();
+            let issued = tokio::task::spawn_blocking(move || {
+                caseledger_server::run::issue_token(&dir, &config, "office", "office", None)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            let (status, _) = get(address, "/api/v1/audit/verify", Some(&issued.token)).await;
+            assert_eq!(status, 200);
+        }
+    })
+    .await;
+    assert!(!dir.join(caseledger_server::auth::ADMIN_FILE_NAME).exists());
     assert!(!second.generated);
     assert_eq!(second.records, first.records);
     let first_tokens: Vec<&str> = first
