@@ -725,6 +725,23 @@ impl Projections {
 
     fn run(
         &mut self,
+        targets: Vec<Target>,
+        source: &dyn RecordSource,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Summary, Error> {
+        let result = self.run_targets(targets, source, progress);
+        if result.is_err() {
+            // The caches hold what the interrupted run folded, possibly for a shadow
+            // generation; the writer's next batch must not read them.
+            for member in &mut self.members {
+                member.projection.discard();
+            }
+        }
+        result
+    }
+
+    fn run_targets(
+        &mut self,
         mut targets: Vec<Target>,
         source: &dyn RecordSource,
         progress: &mut dyn FnMut(&Progress),

@@ -228,3 +228,26 @@ fn unknown_names_and_checkpoints_beyond_the_log_are_refused() {
         }
     ));
 }
+
+#[test]
+fn the_writer_folds_correctly_after_a_failed_rebuild() {
+    let log = records(130);
+    let store = MemStore::new();
+    let failing = Options {
+        fail_after_commits: Some(2),
+        ..small_options()
+    };
+    // Built to 100, then a rebuild that fails midway: its folds filled the caches with the
+    // shadow's partial state.
+    open(&store, 1, &log[..100].to_vec(), small_options()).unwrap();
+    let mut projections = open(&store, 1, &log[..100].to_vec(), failing).unwrap();
+    let error = projections
+        .rebuild(&[], &log[..100].to_vec(), &mut |_| {})
+        .err();
+    assert_eq!(error, Some(Error::Injected(2)));
+    // The writer's next batches must fold onto the active generation, not those caches.
+    projections.apply(&log[100..]).unwrap();
+    let reference = MemStore::new();
+    open(&reference, 1, &log, small_options()).unwrap();
+    assert_eq!(active_dump(&store), active_dump(&reference));
+}
