@@ -276,3 +276,31 @@ pub async fn case_evidence(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ledger whose open check failed answers 503 naming the mismatch, not 500.
+    #[test]
+    fn a_failed_open_check_is_unavailable_and_named() {
+        let why = "账本与最新检查点不符 / the log does not reproduce the latest checkpoint";
+        match evidence_failed(EvidenceError::Refused(why.into()), "") {
+            ApiError::Unavailable { zh, en } => {
+                assert!(zh.contains(why), "{zh}");
+                assert!(en.contains(why), "{en}");
+            }
+            other => panic!("expected 503, got {other:?}"),
+        }
+        assert!(matches!(
+            evidence_failed(
+                EvidenceError::Range {
+                    zh: "x".into(),
+                    en: "x".into()
+                },
+                "position"
+            ),
+            ApiError::BadRequest { .. }
+        ));
+    }
+}
