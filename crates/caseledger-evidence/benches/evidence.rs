@@ -463,7 +463,16 @@ fn bench_read() {
     let dir =
         std::env::var_os("EVIDENCE_BENCH_DIR").expect("EVIDENCE_BENCH_DIR names a built ledger");
     let begun = Instant::now();
-    let ledger = Ledger::open_existing(Path::new(&dir), LedgerOptions::new(ORIGIN)).expect("open");
+    let mut options = LedgerOptions::new(ORIGIN);
+    // sled's cache size, to see whether the batch pages stay cached (see the README).
+    if let Some(mib) = std::env::var("EVIDENCE_BENCH_CACHE_MIB")
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+    {
+        options.cache_bytes = mib * 1024 * 1024;
+    }
+    println!("sled cache: {} MiB", options.cache_bytes >> 20);
+    let ledger = Ledger::open_existing(Path::new(&dir), options).expect("open");
     println!(
         "log opened in {:?} ({} records)",
         begun.elapsed(),
