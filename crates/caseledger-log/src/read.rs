@@ -120,11 +120,11 @@ fn frame_length(position: u64, rest: &[u8]) -> Result<usize, Error> {
 ///
 /// The log keeps one sled value per writer batch (up to thousands of records), and finding a
 /// record in it means walking the length prefixes before it: one dependent memory load per
-/// record, a cache miss each once the batch is no longer in the processor's caches (measured:
-/// this walk, not sled, was most of a single-record read). So each position's batch is found
-/// by key first (cheap: sled's pages are in memory), a batch holding several wanted positions
-/// is walked once (increasing positions continue from the last one), and no batch is walked
-/// past the record wanted; the records before it are neither copied nor decoded.
+/// record, a cache miss each once the batch is no longer in the processor's caches (profiled:
+/// this walk was the largest part of a single-record read). So each position's batch is found
+/// by key first, a batch holding several wanted positions is walked once (increasing
+/// positions continue from the last one), and no batch is walked past the record wanted; the
+/// records before it are neither copied nor decoded.
 pub(crate) fn positions(
     shared: &Shared,
     head: u64,
