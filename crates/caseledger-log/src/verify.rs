@@ -115,53 +115,74 @@ fn walk_chain(
     head: &Head,
     progress: impl FnMut(u64, u64),
 ) -> Result<Result<Walked, VerifyReport>, Error> {
-    // Hashing is the largest cost of the walk and needs no order: hashing threads (one per
-    // core, each taking every n-th batch) hash the batches ahead of the walk, which checks
-    // the links with their hashes, taking them round-robin in log order.
+    // Hashing is the largest cost of the walk and needs no order. One thread reads the log
+    // (one sled iterator: several would each pull the log through sled's cache) and deals
+    // the batches round-robin to hashing threads (one per core, up to four); the walk takes
+    // the hashed batches back round-robin, so in log order, and checks the links with them.
     let workers = std::thread::available_parallelism()
         .map_or(1, |cores| cores.get())
         .clamp(1, HASHING_THREADS_MAX);
-    let mut senders = Vec::with_capacity(workers);
-    let mut receivers = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let (sender, receiver) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
-        senders.push(sender);
-        receivers.push(receiver);
-    }
+    let mut inputs = Vec::with_capacity(workers);
+    let mut outputs = Vec::with_capacity(workers);
     std::thread::scope(|scope| {
-        for (worker, sender) in senders.into_iter().enumerate() {
-            scope.spawn(move || hash_ahead(shared, head.position, worker, workers, sender));
+        for _ in 0..workers {
+            let (input, batches) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+            let (hashed, output) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+            inputs.push(input);
+            outputs.push(output);
+            scope.spawn(move || hash_batches(batches, hashed));
         }
-        walk_with_hashes(shared, head, progress, receivers)
+        scope.spawn(move || read_batches(shared, head.position, inputs));
+        walk_with_hashes(shared, head, progress, outputs)
     })
 }
 
-/// Batches each hashing thread may run ahead of the walk.
-const HASHED_BATCHES_AHEAD: usize = 128;
+/// Batches each hashing thread may hold and run ahead of the walk.
+const HASHED_BATCHES_AHEAD: usize = 64;
 
 /// Hashing threads at most.
 const HASHING_THREADS_MAX: usize = 4;
 
-/// Sends the hashes of the records of every `workers`-th batch starting at batch `worker`
-/// (0-based), in log order, up to the head. Stops at the first batch it cannot split (the
-/// walk reports that batch itself, and hashes from there on itself).
-fn hash_ahead(
-    shared: &Shared,
-    head: u64,
-    worker: usize,
-    workers: usize,
-    sender: std::sync::mpsc::SyncSender<Vec<Hash>>,
+/// A batch as read from the log tree.
+type LogItem = sled::Result<(sled::IVec, sled::IVec)>;
+
+/// A batch and its records' hashes; `None` when it could not be split (the walk reports it).
+type HashedItem = (LogItem, Option<Vec<Hash>>);
+
+/// Deals the log's batches up to the head round-robin to the hashing threads. Stops after
+/// an error (the walk reports it) or once the walk has ended.
+fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSender<LogItem>>) {
+    for (batch, item) in shared.log.iter().enumerate() {
+        // A batch starting past the head is not walked; after a damaged key or a read
+        // error the walk stops there.
+        let last = match &item {
+            Ok((key, _)) => match frame::position_of_key(key) {
+                Ok(first) if first > head => return,
+                Ok(_) => false,
+                Err(_) => true,
+            },
+            Err(_) => true,
+        };
+        if inputs[batch % inputs.len()].send(item).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Hashes the records of each batch it is given, in order.
+fn hash_batches(
+    batches: std::sync::mpsc::Receiver<LogItem>,
+    hashed: std::sync::mpsc::SyncSender<HashedItem>,
 ) {
-    for item in shared.log.iter().skip(worker).step_by(workers) {
-        let Ok((key, value)) = item else { return };
-        let Ok(first) = frame::position_of_key(&key) else {
-            return;
+    for item in batches {
+        let hashes = match &item {
+            Ok((key, value)) => frame::position_of_key(key)
+                .and_then(|first| frame::split(first, value))
+                .ok()
+                .map(|records| records.iter().map(|bytes| record_hash(bytes)).collect()),
+            Err(_) => None,
         };
-        let Ok(records) = frame::split(first, &value) else {
-            return;
-        };
-        let hashes = records.iter().map(|bytes| record_hash(bytes)).collect();
-        if sender.send(hashes).is_err() || first + records.len() as u64 > head {
+        if hashed.send((item, hashes)).is_err() {
             return;
         }
     }
@@ -171,11 +192,8 @@ fn walk_with_hashes(
     shared: &Shared,
     head: &Head,
     mut progress: impl FnMut(u64, u64),
-    hashed: Vec<std::sync::mpsc::Receiver<Vec<Hash>>>,
+    hashed: Vec<std::sync::mpsc::Receiver<HashedItem>>,
 ) -> Result<Result<Walked, VerifyReport>, Error> {
-    // Once a hashing thread falls silent (or its hashes do not fit), the walk hashes the
-    // rest itself: the threads' batches would no longer line up with the walk's.
-    let mut hashers_usable = true;
     let total = head.position;
     let mut next = 1u64;
     let mut prev_hash = shared.genesis;
@@ -183,7 +201,9 @@ fn walk_with_hashes(
     let mut events = Digest::default();
     let mut streams = Digest::default();
     progress(0, total);
-    'batches: for (batch, item) in shared.log.iter().enumerate() {
+    // The hashing threads end once the reader has; then so does the walk.
+    let batches = (0..).map_while(|batch: usize| hashed[batch % hashed.len()].recv().ok());
+    'batches: for (item, hashes) in batches {
         if next > total {
             break;
         }
@@ -216,19 +236,10 @@ fn walk_with_hashes(
                 )))
             }
         };
-        // The hashing threads walked the same immutable batches in the same order, batch i
-        // on thread i mod n; should one have stopped, hash here.
-        let from_thread = if hashers_usable {
-            hashed[batch % hashed.len()]
-                .recv()
-                .ok()
-                .filter(|hashes: &Vec<Hash>| hashes.len() == records.len())
-        } else {
-            None
-        };
-        hashers_usable = from_thread.is_some();
-        let hashes =
-            from_thread.unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
+        // Hashed by a hashing thread from these very bytes; should that have failed, here.
+        let hashes = hashes
+            .filter(|hashes| hashes.len() == records.len())
+            .unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
         for (bytes, hash) in records.into_iter().zip(hashes) {
             let position = next;
             if position > total {
