@@ -97,6 +97,44 @@ fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     p99
 }
 
+/// What the writer's observer does per committed batch: the ledger's first `batches` batches
+/// of 1,000 records applied one at a time to projections in a ledger folder of their own.
+fn incremental(ledger: &Ledger, batches: u64) {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let own = Ledger::open(folder.path(), LedgerOptions::new(ORIGIN)).expect("ledger opens");
+    let store: Arc<dyn KvStore> = Arc::new(own.store());
+    let (mut projections, _) = Projections::open(
+        store,
+        all(),
+        &Vec::<caseledger_record::Record>::new(),
+        Options::default(),
+        &mut |_| {},
+    )
+    .expect("projections open");
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    for batch in 0..batches.min(ledger.head().position / 1_000) {
+        let records: Vec<_> = ledger
+            .read_range(batch * 1_000 + 1, 1_000)
+            .expect("reads")
+            .into_iter()
+            .map(|stored| stored.record)
+            .collect();
+        let applied = Instant::now();
+        projections.apply(&records).expect("applies");
+        samples.push(applied.elapsed());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let count = samples.len();
+    report(
+        &format!(
+            "incremental apply of {count} batches of 1,000 records ({:.0} records/s with reading)",
+            count as f64 * 1_000.0 / seconds
+        ),
+        samples,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and expects a
     // quick run, so the size shrinks then.
@@ -140,6 +178,11 @@ fn main() {
         payload_bytes >> 20,
         head as f64 / read_seconds
     );
+
+    if std::env::var_os("CASELEDGER_BENCH_ONLY_INCREMENTAL").is_some() {
+        incremental(&ledger, if benching { 200 } else { 5 });
+        return;
+    }
 
     // Build (or catch up) once, then time a full rebuild of all four projections.
     let (mut projections, opened) = Projections::open(
@@ -186,6 +229,8 @@ fn main() {
         cpu_after.0 - cpu_before.0,
         cpu_after.1 - cpu_before.1
     );
+
+    incremental(&ledger, if benching { 200 } else { 5 });
 
     let reader = Reader::new(store).expect("reader");
     for name in caseledger_projections::NAMES {

@@ -68,17 +68,16 @@ pub const TAIL_MARK: [u8; 16] = [0xFF; 16];
 /// The most bytes a page may hold; past it, a page is corrupt (pages hold tens of entries).
 pub const PAGE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a (64 bits) continued from `hash` over `bytes`; from [`FNV_OFFSET`] it is the hash of
+/// `bytes`, so hashing a prefix once and then each rest gives each whole key's hash.
+fn fnv1a_from(mut hash: u64, bytes: &[u8]) -> u64 {
     for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
-}
-
-fn is_boundary(key: &[u8], class: Class) -> bool {
-    fnv1a(key).is_multiple_of(class.entries_per_page.max(1))
 }
 
 fn tail_key(prefix: &[u8]) -> Vec<u8> {
@@ -140,46 +139,6 @@ fn find(page_key: &[u8], bytes: &[u8], wanted: &[u8]) -> Result<Option<Vec<u8>>,
     Ok(None)
 }
 
-/// Cuts `entries` (in key order) into pages, each ending at a boundary entry, stages them in
-/// `out`, and returns the entries after the last boundary.
-fn cut(
-    prefix_bytes: usize,
-    class: Class,
-    entries: impl Iterator<Item = (Vec<u8>, Vec<u8>)>,
-    out: &mut Writes,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for (key, value) in entries {
-        let boundary = is_boundary(&key, class);
-        run.push((key, value));
-        if boundary {
-            let bytes = encode_page(prefix_bytes, &run);
-            let last = run.pop().expect("pushed above").0;
-            out.put(last, bytes);
-            run.clear();
-        }
-    }
-    run
-}
-
-fn encode_page(prefix_bytes: usize, page: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let size: usize = page
-        .iter()
-        .map(|(key, value)| 6 + key.len() - prefix_bytes + value.len())
-        .sum();
-    let mut bytes = Vec::with_capacity(size);
-    for (key, value) in page {
-        let rest = &key[prefix_bytes..];
-        let length = u16::try_from(rest.len()).expect("projection keys are short");
-        bytes.extend_from_slice(&length.to_be_bytes());
-        bytes.extend_from_slice(rest);
-        let length = u32::try_from(value.len()).expect("projection values are small");
-        bytes.extend_from_slice(&length.to_be_bytes());
-        bytes.extend_from_slice(value);
-    }
-    bytes
-}
-
 /// A tree whose entries are stored in pages by `layout`; reads and writes are logical.
 #[derive(Clone)]
 pub struct PagedTree {
@@ -217,14 +176,14 @@ impl PagedTree {
         key: &[u8],
         prefix: &[u8],
         tail: &[u8],
-        pages: &mut BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>>,
+        pages: &mut BTreeMap<Vec<u8>, Loaded>,
     ) -> Result<Vec<u8>, StoreError> {
         match self.page_at(key, prefix)? {
             Some((page_key, bytes)) => {
-                if !pages.contains_key(&page_key) {
-                    let page = Self::load(prefix, &page_key, &bytes)?;
-                    pages.insert(page_key.clone(), page);
-                }
+                pages.entry(page_key.clone()).or_insert(Loaded {
+                    bytes,
+                    changes: Vec::new(),
+                });
                 Ok(page_key)
             }
             None => {
@@ -232,22 +191,6 @@ impl PagedTree {
                 Ok(tail.to_vec())
             }
         }
-    }
-
-    fn load(
-        prefix: &[u8],
-        page_key: &[u8],
-        bytes: &[u8],
-    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StoreError> {
-        let mut page = BTreeMap::new();
-        for entry in entries(page_key, bytes) {
-            let (rest, value) = entry?;
-            let mut key = Vec::with_capacity(prefix.len() + rest.len());
-            key.extend_from_slice(prefix);
-            key.extend_from_slice(rest);
-            page.insert(key, value.to_vec());
-        }
-        Ok(page)
     }
 
     /// The stored writes that make the logical `writes`: the pages they touch, re-cut at
@@ -290,20 +233,20 @@ impl PagedTree {
         out: &mut Writes,
     ) -> Result<(), StoreError> {
         let tail = tail_key(prefix);
+        let mut cutter = Cutter::new(prefix, class, out);
         if self.page_at(prefix, prefix)?.is_none() {
             // Nothing stored in the class yet (a rebuild's one commit): cut the new entries,
             // which come in key order, straight into pages.
-            let entries = changes
-                .into_iter()
-                .filter_map(|(key, value)| Some((key, value?)));
-            let run = cut(prefix.len(), class, entries, out);
-            if !run.is_empty() {
-                out.put(tail, encode_page(prefix.len(), &run));
+            for (key, value) in &changes {
+                if let Some(value) = value {
+                    cutter.push(&key[prefix.len()..], value);
+                }
             }
+            cutter.finish_tail(&tail);
             return Ok(());
         }
-        // The pages touched, by stored key, in order; each with its entries as changed.
-        let mut pages: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>> = BTreeMap::new();
+        // The pages touched, by stored key, in order, each with the changes that fall in it.
+        let mut pages: BTreeMap<Vec<u8>, Loaded> = BTreeMap::new();
         let mut current: Option<Vec<u8>> = None;
         for (key, value) in changes {
             // Changes come in key order, so a change at or before the current page's key
@@ -317,18 +260,14 @@ impl PagedTree {
                 }
             };
             let page = pages.get_mut(&page_key).expect("loaded above");
-            match value {
-                Some(value) => page.insert(key, value),
-                None => page.remove(&key),
-            };
+            page.changes.push((key, value));
         }
         // Re-cut: every page ends at a boundary entry, except the tail. The entries after a
         // page's last boundary (its own was removed) join the stored page after it.
-        let mut carry: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut handled: Option<Vec<u8>> = None;
         loop {
             let next = match &handled {
-                Some(handled) if !carry.is_empty() => {
+                Some(handled) if cutter.is_open() => {
                     let mut after = handled.clone();
                     after.push(0);
                     self.touch(&after, prefix, &tail, &mut pages)?
@@ -338,20 +277,108 @@ impl PagedTree {
                     None => break,
                 },
             };
-            let mut page = pages.remove(&next).expect("loaded above");
-            page.append(&mut carry);
-            out.delete(next.clone());
-            let run = cut(prefix.len(), class, page.into_iter(), out);
+            let page = pages.remove(&next).expect("loaded above");
+            cutter.out.delete(next.clone());
+            page.merge_into(&next, &mut cutter)?;
             if next == tail {
-                if !run.is_empty() {
-                    out.put(tail.clone(), encode_page(prefix.len(), &run));
-                }
-            } else {
-                carry = run.into_iter().collect();
+                cutter.finish_tail(&tail);
             }
             handled = Some(next);
         }
         Ok(())
+    }
+}
+
+/// A stored page, as read, and the changes that fall in it (in key order).
+#[derive(Default)]
+struct Loaded {
+    bytes: Vec<u8>,
+    changes: Vec<Change>,
+}
+
+impl Loaded {
+    /// Hands the page's entries, changed, to `cutter` in key order.
+    fn merge_into(&self, page_key: &[u8], cutter: &mut Cutter<'_>) -> Result<(), StoreError> {
+        let skip = cutter.prefix.len();
+        let mut changes = self.changes.iter().peekable();
+        for entry in entries(page_key, &self.bytes) {
+            let (rest, value) = entry?;
+            let mut replaced = false;
+            while let Some((key, change)) = changes.peek() {
+                let changed = &key[skip..];
+                if changed > rest {
+                    break;
+                }
+                replaced = changed == rest;
+                if let Some(change) = change {
+                    cutter.push(changed, change);
+                }
+                changes.next();
+                if replaced {
+                    break;
+                }
+            }
+            if !replaced {
+                cutter.push(rest, value);
+            }
+        }
+        for (key, change) in changes {
+            if let Some(change) = change {
+                cutter.push(&key[skip..], change);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Encodes entries, given in key order, into pages: each page is staged when its boundary
+/// entry arrives; the entries after the last boundary stay open.
+struct Cutter<'a> {
+    prefix: &'a [u8],
+    class: Class,
+    /// The FNV-1a state after the prefix, so a key's hash costs only its rest.
+    seed: u64,
+    open: Vec<u8>,
+    out: &'a mut Writes,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(prefix: &'a [u8], class: Class, out: &'a mut Writes) -> Cutter<'a> {
+        Cutter {
+            prefix,
+            class,
+            seed: fnv1a_from(FNV_OFFSET, prefix),
+            open: Vec::new(),
+            out,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// Adds the entry whose key is the prefix followed by `rest`.
+    fn push(&mut self, rest: &[u8], value: &[u8]) {
+        let length = u16::try_from(rest.len()).expect("projection keys are short");
+        self.open.extend_from_slice(&length.to_be_bytes());
+        self.open.extend_from_slice(rest);
+        let length = u32::try_from(value.len()).expect("projection values are small");
+        self.open.extend_from_slice(&length.to_be_bytes());
+        self.open.extend_from_slice(value);
+        let hash = fnv1a_from(self.seed, rest);
+        if hash.is_multiple_of(self.class.entries_per_page.max(1)) {
+            let mut key = Vec::with_capacity(self.prefix.len() + rest.len());
+            key.extend_from_slice(self.prefix);
+            key.extend_from_slice(rest);
+            self.out.put(key, std::mem::take(&mut self.open));
+        }
+    }
+
+    /// Stages what is open as the class's tail page.
+    fn finish_tail(&mut self, tail: &[u8]) {
+        if self.is_open() {
+            self.out.put(tail.to_vec(), std::mem::take(&mut self.open));
+        }
     }
 }
 
