@@ -41,6 +41,9 @@ pub struct Args {
     /// 载荷字节数 / Payload size of each act, in bytes.
     #[arg(long, default_value_t = 400)]
     payload_bytes: usize,
+    /// sled 缓存（MiB）/ sled's page cache in MiB (default: the ledger's default, 256).
+    #[arg(long)]
+    cache_mib: Option<u64>,
 }
 
 /// Baseline stores.
@@ -175,7 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let ledger = Ledger::open(&args.data, LedgerOptions::new(args.origin.clone()))
+    let mut options = LedgerOptions::new(args.origin.clone());
+    if let Some(mib) = args.cache_mib {
+        options.cache_bytes = mib * 1024 * 1024;
+    }
+    let ledger = Ledger::open(&args.data, options)
         .with_context(|| format!("opening the ledger in {}", args.data.display()))?;
     let ledger_figures = runtime.block_on(run_ledger(&ledger, &args))?;
     let verify_start = Instant::now();
