@@ -232,7 +232,7 @@ fn main() {
 
     incremental(&ledger, if benching { 200 } else { 5 });
 
-    let reader = Reader::new(store).expect("reader");
+    let reader = Reader::new(store.clone()).expect("reader");
     for name in caseledger_projections::NAMES {
         let tree = reader.tree(name).expect("built");
         let mut entries = 0u64;
@@ -243,7 +243,24 @@ fn main() {
             caseledger_projections::Scan::Continue
         })
         .expect("scans");
-        println!("  {name}: {entries} entries, {} MiB", bytes >> 20);
+        let (meta, _) = reader.status(name).expect("status");
+        let generation = meta.active.expect("an active generation").number;
+        let stored = store
+            .open_tree(&caseledger_projections::framework::generation_tree(
+                name, generation,
+            ))
+            .expect("tree");
+        let mut stored_keys = 0u64;
+        stored
+            .scan(&[], None, &mut |_, _| {
+                stored_keys += 1;
+                caseledger_projections::Scan::Continue
+            })
+            .expect("scans");
+        println!(
+            "  {name}: {entries} entries in {stored_keys} stored keys, {} MiB",
+            bytes >> 20
+        );
     }
     let cases = CaseQueries::new(reader.clone());
     let workload = WorkloadQueries::new(reader);
