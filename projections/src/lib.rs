@@ -8,6 +8,10 @@
 //! built) it is rebuilt into a shadow generation and swapped in by one write, so a crash in
 //! the middle leaves the old generation serving and the rebuild resumes on the next open.
 //!
+//! Entries are stored in content-defined pages of a few dozen ([`paged`]), so a rebuild of a
+//! million records writes about a hundred thousand storage keys; projections and queries see
+//! single entries.
+//!
 //! Reading goes through [`Reader`], which is cheap to clone and safe to share.
 //!
 //! ```
