@@ -143,6 +143,7 @@ impl Handle {
             runs: None,
             runs_thread: None,
             value_buffer: Vec::new(),
+            observed: Arc::new(Observed::new(head.position)),
         };
         let (runs_sender, runs_receiver) = std::sync::mpsc::channel();
         let runs_shared = shared.clone();
@@ -159,6 +160,7 @@ impl Handle {
         let head_writer = HeadWriter {
             shared: shared.clone(),
             head_file,
+            observed: writer.observed.clone(),
         };
         writer.head_thread = Some(
             std::thread::Builder::new()
@@ -530,6 +532,8 @@ struct Writer {
     runs_thread: Option<std::thread::JoinHandle<()>>,
     /// The batch value being built, kept between batches.
     value_buffer: Vec<u8>,
+    /// How far the observers have applied the log; the head writer waits on it.
+    observed: Arc<Observed>,
 }
 
 /// The batch value buffer is kept between batches up to this capacity (a batch of 64
@@ -579,6 +583,78 @@ fn stop(shared: &Shared, error: &Error) -> Error {
 
 /// Groups the head-file stage may lag behind the sled stage at most.
 const DURABLE_GROUPS_MAX: usize = 64;
+
+/// How far the observers have applied the log, shared by the writer (which runs them) and
+/// the head writer (which answers only batches they have applied).
+///
+/// The writer hands a batch to the syncer first and runs the observers (projections, the
+/// Merkle tree) while the syncer flushes it, so their work overlaps the flush and fdatasync
+/// instead of adding to every append's latency. A request is still answered only once every
+/// observer has applied its batch (a client reads its own writes), and the head readers see
+/// is published only then.
+pub(crate) struct Observed {
+    state: Mutex<ObservedState>,
+    changed: std::sync::Condvar,
+}
+
+struct ObservedState {
+    /// Every observer has applied the log up to here.
+    position: u64,
+    /// Why the observers stopped (an observer failed, or the writer ended): batches beyond
+    /// `position` are answered with it.
+    failure: Option<Error>,
+}
+
+impl Observed {
+    fn new(position: u64) -> Observed {
+        Observed {
+            state: Mutex::new(ObservedState {
+                position,
+                failure: None,
+            }),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ObservedState> {
+        // The state is two plain fields, each written whole; a panic elsewhere leaves it
+        // usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn applied(&self, position: u64) {
+        let mut state = self.lock();
+        state.position = state.position.max(position);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    fn fail(&self, error: Error) {
+        let mut state = self.lock();
+        state.failure.get_or_insert(error);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Waits until the observers have applied `position`, or stopped before it.
+    fn wait_for(&self, position: u64) -> Result<(), Error> {
+        let mut state = self.lock();
+        loop {
+            if state.position >= position {
+                return Ok(());
+            }
+            if let Some(error) = &state.failure {
+                return Err(error.clone());
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
 
 impl Syncer {
     /// Takes every batch sealed so far and makes them durable in sled with one flush and one
@@ -632,6 +708,7 @@ impl Syncer {
 struct HeadWriter {
     shared: Arc<Shared>,
     head_file: head::HeadFile,
+    observed: Arc<Observed>,
 }
 
 impl HeadWriter {
@@ -653,7 +730,14 @@ impl HeadWriter {
             let head = groups[..sound].iter().rev().find_map(|group| group.head);
             if failure.is_none() {
                 if let Some(head) = head {
-                    if let Err(error) = self.head_file.write(&head) {
+                    // The head file may run ahead of what the observers have applied (it
+                    // must never be behind what was acknowledged); the head readers see and
+                    // the answers wait for them.
+                    let written = self
+                        .head_file
+                        .write(&head)
+                        .and_then(|()| self.observed.wait_for(head.position));
+                    if let Err(error) = written {
                         failure = Some(stop(&self.shared, &error));
                         for (reply, _) in groups.into_iter().flat_map(|group| group.answers) {
                             let _ = reply.send(Err(error.clone()));
@@ -776,6 +860,17 @@ fn appended(committed: &Committed, duplicate: bool) -> Appended {
 impl Writer {
     fn run(&mut self) {
         self.serve();
+        // Every batch handed over has been observed unless the writer stopped; either way
+        // nothing more will be, and the head writer must not wait for it.
+        let reason = self
+            .shared
+            .stopped
+            .lock()
+            .expect("stopped lock")
+            .clone()
+            .unwrap_or_else(|| "the ledger is closing".into());
+        self.observed
+            .fail(Error::new(ErrorKind::Stopped { reason }));
         // Dropping the sender lets the syncer finish the batches it holds, then end.
         self.syncer.take();
         if let Some(thread) = self.syncer_thread.take() {
@@ -1014,6 +1109,14 @@ impl Writer {
                 "the syncer thread ended",
             ));
         }
+        // While the syncer flushes the batch; its requests are answered once this is done.
+        if let Err(error) = self.observe(&pending) {
+            self.observed.fail(error.clone());
+            return Err(error);
+        }
+        if let Some(head) = head {
+            self.observed.applied(head.position);
+        }
         if self.versions.len() + pending.versions.len() > self.options.stream_cache_entries_max {
             self.versions.clear();
         }
@@ -1021,8 +1124,8 @@ impl Writer {
         Ok(())
     }
 
-    /// Inserts the batch's value, adds its index entries, runs the observers. The syncer
-    /// flushes and acknowledges.
+    /// Inserts the batch's value and adds its index entries. The syncer flushes; the
+    /// observers run next ([`Writer::observe`]); the head writer acknowledges.
     fn insert(&mut self, pending: &Pending) -> Result<(), Error> {
         let Some(first) = pending.records.first() else {
             return Ok(());
@@ -1051,6 +1154,14 @@ impl Writer {
                     "the run writer thread ended",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Runs the observers over the batch's records.
+    fn observe(&mut self, pending: &Pending) -> Result<(), Error> {
+        if pending.records.is_empty() {
+            return Ok(());
         }
         for observer in self.observers.iter_mut() {
             observer.apply(&pending.records).map_err(|error| {

@@ -327,6 +327,66 @@ fn observers_see_every_batch_and_a_failure_stops_the_writer() {
     assert!(ledger.verify(|_, _| {}).unwrap().ok);
 }
 
+/// Applies slowly and publishes the last position it applied.
+struct Slow {
+    applied: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Observer for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn apply(&mut self, batch: &[Committed]) -> Result<(), Error> {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let last = batch.last().map_or(0, |committed| committed.position);
+        self.applied
+            .store(last, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The observers run while the syncer flushes, but nothing is answered, and no reader sees a
+/// head, before every observer has applied it: a client reads its own writes.
+#[test]
+fn nothing_is_acknowledged_before_the_observers_applied_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let applied = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ledger = Ledger::open_with_observers(
+        dir.path(),
+        LedgerOptions::new(ORIGIN),
+        vec![Box::new(Slow {
+            applied: applied.clone(),
+        })],
+    )
+    .unwrap();
+    let threads: Vec<_> = (0..16)
+        .map(|task| {
+            let ledger = ledger.clone();
+            let applied = applied.clone();
+            std::thread::spawn(move || {
+                for step in 0..20u64 {
+                    let stream = format!("case/{task}");
+                    let appended = ledger.append_blocking(request(&stream, step, "x")).unwrap();
+                    let seen = applied.load(std::sync::atomic::Ordering::SeqCst);
+                    assert!(
+                        seen >= appended.position,
+                        "acknowledged {} before the observer applied it ({seen})",
+                        appended.position
+                    );
+                    let head = ledger.head().position;
+                    let seen = applied.load(std::sync::atomic::Ordering::SeqCst);
+                    assert!(seen >= head, "head {head} ahead of the observer ({seen})");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(ledger.head().position, 320);
+    assert!(ledger.verify(|_, _| {}).unwrap().ok);
+}
+
 #[test]
 fn the_store_gives_trees_but_never_the_log() {
     let dir = tempfile::tempdir().unwrap();
