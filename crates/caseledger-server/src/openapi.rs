@@ -51,6 +51,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         crate::error::Problem,
         crate::routes::service::Health,
+        crate::routes::service::EvidenceCheck,
         crate::routes::views::RecordView,
         crate::routes::views::ActorView,
         crate::routes::audit::VerifyView,
@@ -293,6 +294,20 @@ pub struct CaseStatusSchema {
     closed_at_us: Option<i64>,
 }
 
+/// Where a running clock stands at an instant.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub enum ClockStatusSchema {
+    /// Less than half the time used.
+    OnTime,
+    /// 黄色预警 — at least 50% used.
+    Warn50,
+    /// 橙色预警 — at least 75% used.
+    Warn75,
+    /// 逾期 — past the deadline.
+    Overdue,
+}
+
 /// A case's status evaluated at an instant.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // A description of a shape; never built.
@@ -301,14 +316,12 @@ pub struct CaseViewSchema {
     status: CaseStatusSchema,
     /// The instant asked about (µs).
     at_us: i64,
-    /// Each running clock and where it stands: pairs `[deadline entry, clock status]`, the
-    /// status one of `OnTime`, `Warn50`, `Warn75`, `Overdue`.
-    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
-    running: Vec<()>,
+    /// Each running clock and where it stands: pairs `[deadline entry, clock status]`.
+    running: Vec<(DeadlineEntrySchema, ClockStatusSchema)>,
     /// Whether any running clock is overdue at that instant.
     overdue: bool,
     /// The worst state of any running clock.
-    worst: Option<String>,
+    worst: Option<ClockStatusSchema>,
 }
 
 /// A unit's counts over a period.
@@ -518,4 +531,188 @@ pub struct QuarterCreditSchema {
 pub struct ActBodySchema {
     /// The act's kind (`CaseDispatched`) or its command's name (`DispatchCase`).
     act: String,
+}
+
+/// 证据包 — a case's evidence (`caseledger-evidence-bundle/v1`, `schemas/evidence-bundle.md`):
+/// the records of one stream proven against one signed checkpoint. Mirrors
+/// `caseledger_proof::bundle::EvidenceBundle`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct EvidenceBundleSchema {
+    /// Always `caseledger-evidence-bundle/v1`.
+    format: String,
+    /// The ledger's origin: the first line of its checkpoints and its key's name.
+    origin: String,
+    /// The ledger's public key in signed-note verifier-key form. Informative: the court checks
+    /// against the key it obtained independently.
+    ledger_key: String,
+    /// The signed checkpoint note, exactly as signed.
+    checkpoint: String,
+    /// The stream whose records these are, such as `case/<uuid>`.
+    stream: String,
+    /// The stream's version at the checkpoint: the bundle holds versions `1..=stream_version_head`.
+    stream_version_head: u64,
+    /// When the server assembled the bundle (RFC 3339, UTC). Not evidence.
+    generated_at: String,
+    /// The stream's records, in log order.
+    records: Vec<BundleRecordSchema>,
+}
+
+/// One record of an evidence bundle.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct BundleRecordSchema {
+    /// 1-based position in the ledger's log.
+    position: u64,
+    /// 0-based leaf index in the Merkle tree: `position - 1`.
+    leaf_index: u64,
+    /// The record's exact stored bytes, base64. Every hash is over these bytes.
+    raw: String,
+    /// The same record decoded, for reading.
+    record: BundleDecodedRecordSchema,
+    /// The act decoded by the server, for reading (absent where the caller may not see it);
+    /// not covered by the checks.
+    act: Option<ActSchema>,
+    /// blake3 chain hash of `raw` (lowercase hex): the next record's `prev_hash`.
+    chain_hash: String,
+    /// RFC 9162 leaf hash `SHA-256(0x00 || raw)` (lowercase hex).
+    leaf_hash: String,
+    /// RFC 9162 inclusion proof of the leaf against the checkpoint's tree size, leaf upwards
+    /// (lowercase hex).
+    inclusion_proof: Vec<String>,
+}
+
+/// A bundle record's fields in readable form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct BundleDecodedRecordSchema {
+    /// Record layout version.
+    format: u8,
+    /// Position in the log.
+    position: u64,
+    /// Chain hash of the previous record (lowercase hex).
+    prev_hash: String,
+    /// Recorded-at time, microseconds since the Unix epoch, UTC.
+    recorded_at_us: i64,
+    /// The same time in RFC 3339.
+    recorded_at: String,
+    /// The stream.
+    stream: String,
+    /// Version within the stream.
+    stream_version: u64,
+    /// The event id as a UUID.
+    event_id: String,
+    /// Who did it.
+    actor: BundleActorSchema,
+    /// The act kind.
+    kind: String,
+    /// Schema version of the payload.
+    schema_version: u16,
+    /// The payload bytes, base64.
+    payload: String,
+}
+
+/// Who did an act, as shown in a bundle.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct BundleActorSchema {
+    /// The role.
+    role: String,
+    /// The unit.
+    unit: String,
+    /// The user within the unit.
+    user: String,
+}
+
+/// An OpenAPI 3.1 document, as `/api/v1/openapi.json` serves this API's own: the top level
+/// typed, each operation and schema as the OpenAPI 3.1 specification defines them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiDocumentSchema {
+    /// The OpenAPI version: `3.1.0`.
+    openapi: String,
+    /// What the API is.
+    info: OpenApiInfoSchema,
+    /// Each path and the operations on it, by lowercase method (`get`, `post`, …).
+    paths: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, OpenApiOperationSchema>,
+    >,
+    /// The named schemas and security schemes.
+    components: OpenApiComponentsSchema,
+    /// The tags operations are grouped by.
+    tags: Vec<OpenApiTagSchema>,
+}
+
+/// The document's `info`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiInfoSchema {
+    /// `caseledger`.
+    title: String,
+    /// What the API does.
+    description: Option<String>,
+    /// The API's license.
+    license: Option<OpenApiLicenseSchema>,
+    /// The API's version: `v1`.
+    version: String,
+}
+
+/// The document's license.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiLicenseSchema {
+    /// The license's name.
+    name: String,
+    /// Its SPDX identifier.
+    identifier: Option<String>,
+}
+
+/// One operation (OpenAPI 3.1 Operation Object).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiOperationSchema {
+    /// The tags it is listed under.
+    tags: Vec<String>,
+    /// One line on what it does.
+    summary: Option<String>,
+    /// More on what it does.
+    description: Option<String>,
+    /// Its id: the handler's name.
+    #[schema(rename = "operationId")]
+    operation_id: String,
+    /// Its path and query parameters (OpenAPI 3.1 Parameter Objects).
+    #[schema(value_type = Option<Vec<Object>>)]
+    parameters: Option<Vec<()>>,
+    /// Its request body (an OpenAPI 3.1 Request Body Object).
+    #[schema(value_type = Option<Object>, rename = "requestBody")]
+    request_body: Option<()>,
+    /// Its answers by status code (OpenAPI 3.1 Response Objects).
+    #[schema(value_type = std::collections::BTreeMap<String, Object>)]
+    responses: (),
+    /// The security requirements: `[{"bearer": []}]` for routes that need a token.
+    #[schema(value_type = Option<Vec<std::collections::BTreeMap<String, Vec<String>>>>)]
+    security: Option<()>,
+}
+
+/// The document's `components`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiComponentsSchema {
+    /// The named schemas (JSON Schema 2020-12, as OpenAPI 3.1 uses it).
+    #[schema(value_type = std::collections::BTreeMap<String, Object>)]
+    schemas: (),
+    /// The security schemes: `bearer`.
+    #[schema(value_type = std::collections::BTreeMap<String, Object>, rename = "securitySchemes")]
+    security_schemes: (),
+}
+
+/// A tag operations are grouped by.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiTagSchema {
+    /// The tag.
+    name: String,
+    /// What it groups.
+    description: Option<String>,
 }

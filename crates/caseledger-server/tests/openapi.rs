@@ -65,6 +65,25 @@ fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Val
     }
     for (property, schema) in properties {
         let inner = &value[property];
+        // An array of tuples (`prefixItems`): each served item is an array whose members fit
+        // the tuple's schemas in order, and no more of them.
+        if let Some(prefix) = schema["items"]["prefixItems"].as_array() {
+            for item in inner.as_array().into_iter().flatten() {
+                let members = item
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{name}.{property}: {item} is not a tuple"));
+                assert_eq!(members.len(), prefix.len(), "{name}.{property}: {item}");
+                for (member, member_schema) in members.iter().zip(prefix) {
+                    fits_inline(
+                        document,
+                        &format!("{name}.{property}"),
+                        member_schema,
+                        member,
+                    );
+                }
+            }
+            continue;
+        }
         let reference = schema["$ref"]
             .as_str()
             .or_else(|| schema["items"]["$ref"].as_str())
@@ -87,6 +106,26 @@ fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Val
     }
 }
 
+/// Checks `value` against a schema written inline (a tuple's member): a string among the
+/// schema's `enum`, or an object fitting its properties as [`assert_fits`] checks them.
+fn fits_inline(
+    document: &serde_json::Value,
+    name: &str,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+) {
+    if let Some(allowed) = schema["enum"].as_array() {
+        assert!(
+            allowed.contains(value),
+            "{name}: {value} not in {allowed:?}"
+        );
+        return;
+    }
+    let mut scratch = document.clone();
+    scratch["components"]["schemas"]["__inline"] = schema.clone();
+    assert_fits(&scratch, "__inline", value);
+}
+
 /// The schemas that describe other crates' types (`openapi::*Schema`) name exactly the
 /// fields the server serves.
 #[tokio::test]
@@ -96,25 +135,9 @@ async fn described_shapes_match_served_bodies() {
     let server = common::TestServer::start().await;
     let intake = server.token("intake", "12345");
     let office = server.token("office", "office");
-    let filed = server
-        .post(
-            "/api/v1/cases",
-            &intake,
-            serde_json::json!({
-                "channel": "hotline12345",
-                "compound": "compound/dongping/lanting-11",
-                "category": "illegal-construction",
-                "severity": "general",
-                "firm": "91430923MA4L123461",
-                "summary": "楼道堆放杂物",
-            }),
-        )
+    let case_id = server
+        .file_case(&intake, serde_json::json!({"firm": "91430923MA4L123461"}))
         .await;
-    assert_eq!(filed.status, 201, "{}", filed.text());
-    let case_id = filed.json().unwrap()["case_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     server.append_raw("91430923MA4L123461", 0).await;
 
     for (path, name) in [
@@ -131,6 +154,11 @@ async fn described_shapes_match_served_bodies() {
         assert_eq!(response.status, 200, "{path}: {}", response.text());
         let body = response.json().unwrap();
         assert_fits(&document, name, &body);
+        if name == "CaseBody" {
+            // A filed case has its dispatch clock running: the tuples above were checked.
+            let running = body["case"]["running"].as_array().map(Vec::len);
+            assert_eq!(running, Some(1), "{body}");
+        }
         // Every list this checks has an item to check.
         for list in ["items", "units", "groups"] {
             if let Some(items) = body[list].as_array() {
@@ -138,4 +166,51 @@ async fn described_shapes_match_served_bodies() {
             }
         }
     }
+}
+
+/// The bodies that were bare objects in the document: a case's evidence bundle and the
+/// document itself, served by a server opened as `caseledger serve` opens it.
+#[tokio::test]
+async fn the_bundle_and_the_document_fit_their_schemas() {
+    let document: serde_json::Value =
+        serde_json::from_str(&caseledger_server::openapi::document_json()).unwrap();
+    let server = common::TestServer::start_with_evidence(tempfile::tempdir().unwrap()).await;
+    let intake = server.token("intake", "12345");
+    let court = server.token("court", "court");
+    let case_id = server
+        .file_case(
+            &intake,
+            serde_json::json!({"complainant": {"name": "张三丰", "phone": "13812345678"}}),
+        )
+        .await;
+
+    let response = server
+        .get(&format!("/api/v1/cases/{case_id}/evidence"), Some(&court))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    let mut bundle = response.json().unwrap();
+    assert_eq!(bundle["records"].as_array().map(Vec::len), Some(1));
+    // The decoded act's fields differ by kind (`schemas/acts/`); its schema names only `act`.
+    for record in bundle["records"].as_array_mut().unwrap() {
+        let act = record.as_object_mut().unwrap().remove("act").unwrap();
+        assert_eq!(act["act"], "ComplaintFiled", "{act}");
+    }
+    assert_fits(&document, "EvidenceBundleSchema", &bundle);
+
+    let served = server.get("/api/v1/openapi.json", None).await;
+    assert_eq!(served.status, 200);
+    let served = served.json().unwrap();
+    assert_fits(&document, "OpenApiDocumentSchema", &served);
+    for (path, operations) in served["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let context = format!("{method} {path}");
+            fits_inline(
+                &document,
+                &context,
+                &document["components"]["schemas"]["OpenApiOperationSchema"],
+                operation,
+            );
+        }
+    }
+    server.stop().await;
 }

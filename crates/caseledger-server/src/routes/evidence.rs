@@ -232,7 +232,7 @@ pub async fn consistency(
 #[utoipa::path(get, path = "/api/v1/cases/{case_id}/evidence", tag = "cases", security(("bearer" = [])),
     params(("case_id" = String, Path, description = "The case id")),
     responses(
-        (status = 200, description = "The evidence bundle (format caseledger-evidence-bundle/v1)", body = Object),
+        (status = 200, description = "The evidence bundle (format caseledger-evidence-bundle/v1)", body = crate::openapi::EvidenceBundleSchema),
         (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in the caller's jurisdiction", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Evidence is not enabled", body = crate::error::Problem, content_type = "application/problem+json"),

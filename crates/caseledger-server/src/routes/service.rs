@@ -27,6 +27,22 @@ pub fn router() -> Router<AppState> {
 pub struct Health {
     /// `ok` when alive, `ready` when accepting work.
     pub status: String,
+    /// Readiness only, when the service serves evidence: where the open check of the Merkle
+    /// tree against the latest signed checkpoint stands. While the full re-hash runs in the
+    /// background the service already serves (the quick check passed before it started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_check: Option<EvidenceCheck>,
+}
+
+/// 开启核对 — where the evidence's open check stands, as `/readyz` reports it. A failed check
+/// is no state of a ready service: `/readyz` answers 503 naming the mismatch instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceCheck {
+    /// The quick check passed; every record is being re-hashed in the background.
+    Running,
+    /// Every check passed.
+    Passed,
 }
 
 /// The process is alive.
@@ -35,26 +51,58 @@ pub struct Health {
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
+        evidence_check: None,
     })
 }
 
-/// The service accepts work: the ledger is open and verified and it is not shutting down.
+/// The service accepts work: the ledger is open and verified, it is not shutting down, and
+/// the evidence's open check has not failed. The body says whether that check is still
+/// running in the background.
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Starting or stopping", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Ready; `evidence_check` says whether the background check of the log against the latest checkpoint still runs", body = Health),
+        (status = 503, description = "Starting or stopping, or the log failed the open check against the latest signed checkpoint (the detail names the mismatch)", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    if state.is_ready() {
-        Ok(Json(Health {
-            status: "ready".into(),
-        }))
-    } else {
-        Err(ApiError::Unavailable {
+    let check = state
+        .evidence()
+        .map(caseledger_evidence::Evidence::open_check);
+    readiness(state.is_ready(), check).map(Json)
+}
+
+/// What `/readyz` answers, given whether the service takes work and, when it serves
+/// evidence, where the open check stands.
+fn readiness(
+    ready: bool,
+    check: Option<caseledger_evidence::OpenCheckStatus>,
+) -> Result<Health, ApiError> {
+    use caseledger_evidence::OpenCheckStatus;
+    if !ready {
+        return Err(ApiError::Unavailable {
             zh: "服务尚未就绪或正在停止".into(),
             en: "The service is starting or stopping".into(),
-        })
+        });
     }
+    let evidence_check = match check {
+        None => None,
+        Some(OpenCheckStatus::Running) => Some(EvidenceCheck::Running),
+        Some(OpenCheckStatus::Passed) => Some(EvidenceCheck::Passed),
+        Some(OpenCheckStatus::Failed(why)) => {
+            return Err(ApiError::Unavailable {
+                zh: format!(
+                    "账本未通过开启时与最新检查点的核对，不再提供证据、不再接受写入：{why}"
+                ),
+                en: format!(
+                    "The ledger failed its open check against the latest signed checkpoint \
+                     and serves no evidence and takes no act: {why}"
+                ),
+            })
+        }
+    };
+    Ok(Health {
+        status: "ready".into(),
+        evidence_check,
+    })
 }
 
 /// Counters in the Prometheus text format.
@@ -72,7 +120,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// This API's OpenAPI 3.1 document (also checked in as `schemas/openapi.json`).
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
-    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+    responses((status = 200, description = "The OpenAPI document", body = crate::openapi::OpenApiDocumentSchema)))]
 pub async fn openapi_document() -> Response {
     let mut response = crate::openapi::document_json().into_response();
     response.headers_mut().insert(
@@ -90,4 +138,55 @@ pub async fn not_found() -> ApiError {
 /// A known path with the wrong method: a 405 problem.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseledger_evidence::OpenCheckStatus;
+
+    fn check(
+        ready: bool,
+        open_check: Option<OpenCheckStatus>,
+        expect: Result<Option<EvidenceCheck>, (&str, &str)>,
+    ) {
+        match (readiness(ready, open_check), expect) {
+            (Ok(health), Ok(evidence_check)) => {
+                assert_eq!(health.status, "ready");
+                assert_eq!(health.evidence_check, evidence_check);
+            }
+            (Err(ApiError::Unavailable { zh, en }), Err((zh_named, en_named))) => {
+                assert!(zh.contains(zh_named), "{zh}");
+                assert!(en.contains(en_named), "{en}");
+            }
+            (answer, expect) => panic!("expected {expect:?}, got {answer:?}"),
+        }
+    }
+
+    /// Every state of the evidence's open check, as `/readyz` reports it.
+    #[test]
+    fn readiness_reports_the_open_check() {
+        let why = "records 17..=32 do not reproduce the checkpoint's root";
+        check(true, None, Ok(None));
+        check(
+            true,
+            Some(OpenCheckStatus::Running),
+            Ok(Some(EvidenceCheck::Running)),
+        );
+        check(
+            true,
+            Some(OpenCheckStatus::Passed),
+            Ok(Some(EvidenceCheck::Passed)),
+        );
+        check(
+            true,
+            Some(OpenCheckStatus::Failed(why.into())),
+            Err((why, why)),
+        );
+        check(
+            false,
+            Some(OpenCheckStatus::Passed),
+            Err(("正在停止", "stopping")),
+        );
+    }
 }

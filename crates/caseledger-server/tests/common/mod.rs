@@ -32,6 +32,18 @@ impl TestServer {
             .limits(limits)
             .build()
             .unwrap();
+        TestServer::serve(dir, state).await
+    }
+
+    /// A server over the ledger in `dir` opened the way `caseledger serve` opens it: with its
+    /// evidence (Merkle tree, signed checkpoints, the open check in the background).
+    pub async fn start_with_evidence(dir: tempfile::TempDir) -> TestServer {
+        let config = caseledger_server::config::ServerConfig::default();
+        let state = caseledger_server::run::open_state(dir.path(), &config).unwrap();
+        TestServer::serve(dir, state).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, state: AppState) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -108,6 +120,27 @@ impl TestServer {
     /// POSTs JSON.
     pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> HttpResponse {
         self.send("POST", path, Some(token), &[], Some(&body)).await
+    }
+
+    /// Files a complaint through 12345 intake in Dongping's Lanting compound with `extra`
+    /// fields merged into the body; asserts 201 and returns the case id.
+    pub async fn file_case(&self, intake: &str, extra: serde_json::Value) -> String {
+        let mut body = serde_json::json!({
+            "channel": "hotline12345",
+            "compound": "compound/dongping/lanting-11",
+            "category": "illegal-construction",
+            "severity": "general",
+            "summary": "楼道堆放杂物",
+        });
+        for (key, value) in extra.as_object().expect("extra fields are an object") {
+            body[key] = value.clone();
+        }
+        let filed = self.post("/api/v1/cases", intake, body).await;
+        assert_eq!(filed.status, 201, "{}", filed.text());
+        filed.json().unwrap()["case_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn head(&self) -> u64 {
