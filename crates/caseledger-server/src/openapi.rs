@@ -438,7 +438,7 @@ pub struct MeasuresSchema {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // A description of a shape; never built.
 pub struct QuarterGradeSchema {
-    /// `YYYYQn`.
+    /// `YYYY-Qn`.
     quarter: String,
     /// Score in hundredths of a point.
     score_hundredths: i64,
@@ -510,7 +510,7 @@ pub struct TracePointSchema {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // A description of a shape; never built.
 pub struct QuarterCreditSchema {
-    /// `YYYYQn`.
+    /// `YYYY-Qn`.
     quarter: String,
     /// Each community's score, hundredths.
     assessments: std::collections::BTreeMap<String, i64>,

@@ -143,6 +143,29 @@ impl TestServer {
             .to_owned()
     }
 
+    /// POSTs an act decided on stream version `version` (`If-Match: "<version>"`); asserts
+    /// 201 and returns the stream's new version.
+    pub async fn act_at(
+        &self,
+        path: &str,
+        token: &str,
+        version: u64,
+        body: &serde_json::Value,
+    ) -> u64 {
+        let etag = format!("\"{version}\"");
+        let response = self
+            .send(
+                "POST",
+                path,
+                Some(token),
+                &[("if-match", &etag)],
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{body}: {}", response.text());
+        response.json().unwrap()["stream_version"].as_u64().unwrap()
+    }
+
     pub fn head(&self) -> u64 {
         self.state.ledger().head().position
     }
