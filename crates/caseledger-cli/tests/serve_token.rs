@@ -2,13 +2,13 @@
 //! once issued, and answers 401 once revoked, whether the tokens are managed while no server
 //! holds the ledger folder or while one serves it.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-fn caseledger() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_caseledger"))
-}
+use common::{address_in, caseledger, get_status, stop, token};
 
 /// Starts `serve` on a free loopback port and returns the child and its address.
 fn serve(data: &std::path::Path) -> (Child, SocketAddr) {
@@ -23,41 +23,8 @@ fn serve(data: &std::path::Path) -> (Child, SocketAddr) {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap();
+    let address = address_in(&line).unwrap_or_else(|| panic!("no address in {line:?}"));
     (child, address)
-}
-
-fn stop(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "serve exits cleanly on SIGTERM: {exit:?}");
-}
-
-fn get_status(address: SocketAddr, path: &str, token: &str) -> u16 {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("bad response {response:?}"))
 }
 
 #[test]
@@ -123,16 +90,6 @@ fn issued_token_works_until_revoked() {
     let (child, address) = serve(&data);
     assert_eq!(get_status(address, "/api/v1/audit/verify", &token), 401);
     stop(child);
-}
-
-fn token(args: &[&str], data: &std::path::Path) -> std::process::Output {
-    caseledger()
-        .arg("token")
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap()
 }
 
 #[test]
