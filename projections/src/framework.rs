@@ -142,6 +142,11 @@ impl<'a> Tx<'a> {
         self.writes.delete(key);
     }
 
+    /// Stages many writes in any order (see [`Writes::stage_all`]).
+    pub fn stage_all(&mut self, staged: Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        self.writes.stage_all(staged);
+    }
+
     /// The staged writes.
     pub fn into_writes(self) -> Writes {
         self.writes
@@ -237,13 +242,12 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
 
     /// Stages every changed value into `tx` and marks it clean.
     pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        let mut staged = Vec::new();
         for (key, slot) in self.entries.iter_mut().filter(|(_, slot)| slot.dirty) {
-            match &slot.value {
-                Some(value) => tx.put(key.clone(), codec::encode(value)),
-                None => tx.delete(key.clone()),
-            }
+            staged.push((key.clone(), slot.value.as_ref().map(codec::encode)));
             slot.dirty = false;
         }
+        tx.stage_all(staged);
     }
 
     /// Forgets every cached value.
@@ -337,30 +341,34 @@ impl<V: Serialize + DeserializeOwned + Indexed> IndexedTable<V> {
 
     /// Stages every changed value and the index entries that changed with it.
     pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        // Within one value, removals of its old index entries come before its new ones, so
+        // an entry removed and added again stays; values own distinct index entries.
+        let mut staged = Vec::new();
         for (key, slot) in self.entries.iter_mut().filter(|(_, slot)| slot.dirty) {
             let index = match &slot.value {
                 Some(value) => {
-                    tx.put(key.clone(), codec::encode(value));
+                    staged.push((key.clone(), Some(codec::encode(value))));
                     value.index_entries(key)
                 }
                 None => {
-                    tx.delete(key.clone());
+                    staged.push((key.clone(), None));
                     Vec::new()
                 }
             };
             for (old_key, _) in &slot.stored_index {
                 if !index.iter().any(|(new_key, _)| new_key == old_key) {
-                    tx.delete(old_key.clone());
+                    staged.push((old_key.clone(), None));
                 }
             }
             for entry in &index {
                 if !slot.stored_index.contains(entry) {
-                    tx.put(entry.0.clone(), entry.1.clone());
+                    staged.push((entry.0.clone(), Some(entry.1.clone())));
                 }
             }
             slot.stored_index = index;
             slot.dirty = false;
         }
+        tx.stage_all(staged);
     }
 
     /// Forgets every cached value.
