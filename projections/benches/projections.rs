@@ -230,6 +230,9 @@ fn main() {
         cpu_after.1 - cpu_before.1
     );
 
+    if std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_some() {
+        return;
+    }
     incremental(&ledger, if benching { 200 } else { 5 });
 
     let reader = Reader::new(store.clone()).expect("reader");
