@@ -63,7 +63,13 @@ async fn demo_fills_a_fresh_folder_then_reuses_it() {
             assert_eq!(status, 200);
             let (status, credit) = get(address, "/api/v1/public/credit", None).await;
             assert_eq!(status, 200);
-            assert!(credit.contains("\"grade\""), "{credit}");
+            // Every firm of the registry has been assessed and graded.
+            let credit: serde_json::Value = serde_json::from_str(&credit).unwrap();
+            let firms = credit["firms"].as_array().unwrap();
+            assert!(!firms.is_empty(), "{credit}");
+            for firm in firms {
+                assert!(firm["grade"].is_string(), "a firm without a grade: {firm}");
+            }
             let tokens: DemoTokens =
                 serde_json::from_str(&std::fs::read_to_string(dir.join(TOKENS_FILE_NAME)).unwrap())
                     .unwrap();

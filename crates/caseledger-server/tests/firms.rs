@@ -181,7 +181,19 @@ async fn a_firm_is_registered_assessed_graded_and_published() {
     assert_eq!(theirs.status, 404, "{}", theirs.text());
     let credit = server.get("/api/v1/public/credit", None).await;
     assert_eq!(credit.status, 200);
-    assert!(credit.text().contains(FIRM), "{}", credit.text());
+    let published = credit.json().unwrap();
+    assert_eq!(published["as_of"], server.head());
+    let entry = published["firms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|firm| firm["uscc"] == FIRM)
+        .unwrap_or_else(|| panic!("{FIRM} unpublished: {published}"));
+    assert_eq!(
+        (entry["quarter"].as_str(), entry["grade"].as_str()),
+        (Some(quarter.as_str()), Some("A")),
+        "{entry}"
+    );
     let lists = server.get("/api/v1/public/lists", None).await;
     assert_eq!(lists.status, 200);
     for text in [mine.text(), credit.text(), lists.text()] {

@@ -1,4 +1,4 @@
-//! `/readyz` over real HTTP reports the evidence's open check: the server opened as
+//! The service endpoints over real HTTP. `/readyz` reports the evidence's open check: the server opened as
 //! `caseledger serve` opens it checks the log against the latest signed checkpoint quickly,
 //! then re-hashes every record in the background.
 
@@ -37,6 +37,23 @@ async fn readyz_reports_the_background_open_check() {
         .unwrap();
     assert_eq!(outcome, caseledger_evidence::OpenCheckStatus::Passed);
     assert_eq!(readyz(&server).await["evidence_check"], "passed");
+
+    // Liveness and the Prometheus text, counting the readiness checks above by route.
+    let health = server.get("/healthz", None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json().unwrap()["status"], "ok");
+    let metrics = server.get("/metrics", None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = metrics.text();
+    assert!(
+        text.lines()
+            .any(|line| line.contains("route=\"/readyz\"") && !line.starts_with('#')),
+        "{text}"
+    );
 
     // Stopping: 503, a problem.
     server.state.begin_shutdown();

@@ -26,7 +26,7 @@ pub struct PublishedGrade {
     pub uscc: String,
     /// The firm's name.
     pub name: String,
-    /// The quarter graded (`2026Q3`), if any grade was published.
+    /// The quarter graded (`2026-Q3`), if any grade was published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarter: Option<String>,
     /// A, B, C or D.
