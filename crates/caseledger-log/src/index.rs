@@ -409,13 +409,35 @@ impl Index {
         };
         let mut positions = [Vec::new(), Vec::new()];
         for (slot, kind) in [Kind::Events, Kind::Streams].into_iter().enumerate() {
-            // Summaries have 9-byte keys; chunks 13-byte ones. Both start with the kind byte.
-            for item in index.tree.scan_prefix([kind as u8]) {
+            // Summaries have 9-byte keys; chunks 13-byte ones. Both start with the kind byte,
+            // and a run's summary sorts right before its chunks. Only the summaries are read:
+            // after each, the scan jumps past its run's chunks (scanning them all would read
+            // the whole index at every open: 11 s and 960 MB at 10 million records).
+            let mut next_run = 0u64;
+            loop {
+                let Some(item) = index.tree.range(summary_key(kind, next_run)..).next() else {
+                    break;
+                };
                 let (key, value) = item?;
+                if key.first() != Some(&(kind as u8)) {
+                    break;
+                }
+                let Some(number) = key
+                    .get(1..9)
+                    .map(|run| u64::from_be_bytes(run.try_into().expect("8 bytes")))
+                else {
+                    return Err(corrupt_index("an index key is too short"));
+                };
+                // The next seek starts past this run, whatever this key is.
+                let Some(after) = number.checked_add(1) else {
+                    break;
+                };
+                next_run = after;
                 if key.len() != 9 {
+                    // Chunks of a run whose summary was never written (a crash between
+                    // the two batches): not part of the index.
                     continue;
                 }
-                let number = u64::from_be_bytes(key[1..9].try_into().expect("9-byte key"));
                 let (first, run) = decode_summary(number, &value)
                     .ok_or_else(|| corrupt_index("a run summary does not decode"))?;
                 let expected_first = positions[slot]
@@ -672,5 +694,46 @@ mod tests {
             );
         }
         assert_eq!(index.event(&[0xEE; 16]).unwrap(), None);
+    }
+
+    /// Loading reads each run's summary and seeks past its chunks; chunks left without a
+    /// summary (a crash between the two batches) are not part of the index.
+    #[test]
+    fn load_finds_every_run_and_ignores_chunks_without_a_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let tree = db.open_tree("index").unwrap();
+        let mut index = Index::load(tree.clone()).unwrap();
+        let id = |position: u64| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(position * 7919).to_le_bytes());
+            id
+        };
+        for position in 1..=2 * RUN_RECORDS {
+            index.add(
+                position,
+                &id(position),
+                &format!("case/{}", position % 100),
+                1,
+            );
+            index.maybe_write_run().unwrap();
+        }
+        assert_eq!(index.run_position(), 2 * RUN_RECORDS);
+        let runs_before = tree.len();
+        for kind in [Kind::Events, Kind::Streams] {
+            tree.insert(&chunk_key(kind, 3, 0)[..], &b"orphan"[..])
+                .unwrap();
+        }
+        let reloaded = Index::load(tree.clone()).unwrap();
+        assert_eq!(reloaded.position(), 2 * RUN_RECORDS);
+        assert_eq!(reloaded.events.runs.len(), 2);
+        assert_eq!(reloaded.streams.runs.len(), 2);
+        for position in [1, RUN_RECORDS, RUN_RECORDS + 1, 2 * RUN_RECORDS] {
+            assert_eq!(reloaded.event(&id(position)).unwrap(), Some(position));
+        }
+        assert_eq!(tree.len(), runs_before + 2);
+        // A summary removed from the middle breaks the sequence of runs: refused.
+        tree.remove(&summary_key(Kind::Events, 1)[..]).unwrap();
+        assert!(Index::load(tree).is_err());
     }
 }
