@@ -62,11 +62,21 @@ pub fn open_ledger_with_evidence(
     origin: &str,
     options: EvidenceOptions,
 ) -> Result<(ProjectedLedger, Evidence), OpenError> {
+    open_ledger_with_evidence_options(dir, LedgerOptions::new(origin), options)
+}
+
+/// [`open_ledger_with_evidence`] with the ledger's options too (how many records its open
+/// re-hashes, its cache, its batches).
+pub fn open_ledger_with_evidence_options(
+    dir: &Path,
+    ledger_options: LedgerOptions,
+    options: EvidenceOptions,
+) -> Result<(ProjectedLedger, Evidence), OpenError> {
     let (live, projections_observer) = LiveProjections::new();
     let (pending, tree_observer) = caseledger_evidence::observer();
     let ledger = Ledger::open_with_observers(
         dir,
-        LedgerOptions::new(origin),
+        ledger_options,
         vec![projections_observer, tree_observer],
     )
     .map_err(|error| OpenError(error.to_string()))?;

@@ -518,6 +518,11 @@ where
                         en: "The write queue is full; retry later".into(),
                     })
                 }
+                // The writer stops when the evidence's open check fails: say so (503).
+                ErrorKind::Observer { .. } | ErrorKind::Stopped { .. } => {
+                    return Err(crate::routes::service::open_check_failure(state)
+                        .unwrap_or_else(|| ApiError::internal(error)))
+                }
                 _ => return Err(ApiError::internal(error)),
             },
         }

@@ -70,6 +70,26 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     readiness(state.is_ready(), check).map(Json)
 }
 
+/// The answer to anything asked of a ledger whose log failed the evidence's open check
+/// (`why` names the mismatch, in both languages already): 503.
+pub(crate) fn open_check_failed(why: &str) -> ApiError {
+    ApiError::Unavailable {
+        zh: "账本未通过开启时与最新检查点的核对，不再提供证据、不再接受写入".into(),
+        en: format!(
+            "The ledger failed its open check against the latest signed checkpoint \
+             and serves no evidence and takes no act: {why}"
+        ),
+    }
+}
+
+/// Why the ledger refuses to serve, if its open check failed.
+pub(crate) fn open_check_failure(state: &AppState) -> Option<ApiError> {
+    match state.evidence()?.open_check() {
+        caseledger_evidence::OpenCheckStatus::Failed(why) => Some(open_check_failed(&why)),
+        _ => None,
+    }
+}
+
 /// What `/readyz` answers, given whether the service takes work and, when it serves
 /// evidence, where the open check stands.
 fn readiness(
@@ -87,17 +107,7 @@ fn readiness(
         None => None,
         Some(OpenCheckStatus::Running) => Some(EvidenceCheck::Running),
         Some(OpenCheckStatus::Passed) => Some(EvidenceCheck::Passed),
-        Some(OpenCheckStatus::Failed(why)) => {
-            return Err(ApiError::Unavailable {
-                zh: format!(
-                    "账本未通过开启时与最新检查点的核对，不再提供证据、不再接受写入：{why}"
-                ),
-                en: format!(
-                    "The ledger failed its open check against the latest signed checkpoint \
-                     and serves no evidence and takes no act: {why}"
-                ),
-            })
-        }
+        Some(OpenCheckStatus::Failed(why)) => return Err(open_check_failed(&why)),
     };
     Ok(Health {
         status: "ready".into(),
@@ -181,7 +191,7 @@ mod tests {
         check(
             true,
             Some(OpenCheckStatus::Failed(why.into())),
-            Err((why, why)),
+            Err(("最新检查点", why)),
         );
         check(
             false,
