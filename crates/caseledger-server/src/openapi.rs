@@ -668,6 +668,24 @@ pub struct OpenApiLicenseSchema {
     identifier: Option<String>,
 }
 
+/// The JSON Schema 2020-12 meta-schema, which OpenAPI 3.1 uses for its schemas.
+const JSON_SCHEMA_META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// A JSON Schema, as OpenAPI 3.1 documents carry them: described by the JSON Schema 2020-12
+/// meta-schema.
+fn json_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::RefOr::Ref(utoipa::openapi::Ref::new(JSON_SCHEMA_META_SCHEMA))
+}
+
+/// Named JSON Schemas.
+fn named_json_schemas() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .description(Some("The named schemas, each a JSON Schema 2020-12."))
+        .additional_properties(Some(utoipa::openapi::Ref::new(JSON_SCHEMA_META_SCHEMA)))
+        .build()
+}
+
 /// One operation (OpenAPI 3.1 Operation Object).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // A description of a shape; never built.
@@ -681,30 +699,103 @@ pub struct OpenApiOperationSchema {
     /// Its id: the handler's name.
     #[schema(rename = "operationId")]
     operation_id: String,
-    /// Its path and query parameters (OpenAPI 3.1 Parameter Objects).
-    #[schema(value_type = Option<Vec<Object>>)]
-    parameters: Option<Vec<()>>,
-    /// Its request body (an OpenAPI 3.1 Request Body Object).
-    #[schema(value_type = Option<Object>, rename = "requestBody")]
-    request_body: Option<()>,
-    /// Its answers by status code (OpenAPI 3.1 Response Objects).
-    #[schema(value_type = std::collections::BTreeMap<String, Object>)]
-    responses: (),
+    /// Its path, query and header parameters.
+    parameters: Option<Vec<OpenApiParameterSchema>>,
+    /// Its request body.
+    #[schema(rename = "requestBody")]
+    request_body: Option<OpenApiRequestBodySchema>,
+    /// Its answers by status code.
+    responses: std::collections::BTreeMap<String, OpenApiResponseSchema>,
     /// The security requirements: `[{"bearer": []}]` for routes that need a token.
-    #[schema(value_type = Option<Vec<std::collections::BTreeMap<String, Vec<String>>>>)]
-    security: Option<()>,
+    security: Option<Vec<std::collections::BTreeMap<String, Vec<String>>>>,
+}
+
+/// Where a parameter goes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+#[schema(rename_all = "lowercase")]
+pub enum OpenApiParameterLocationSchema {
+    /// In the path.
+    Path,
+    /// In the query string.
+    Query,
+    /// In a header.
+    Header,
+}
+
+/// One parameter (OpenAPI 3.1 Parameter Object).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiParameterSchema {
+    /// Its name.
+    name: String,
+    /// Where it goes.
+    #[schema(rename = "in")]
+    location: OpenApiParameterLocationSchema,
+    /// What it means.
+    description: Option<String>,
+    /// Whether it must be given.
+    required: bool,
+    /// Its values.
+    #[schema(schema_with = json_schema)]
+    schema: (),
+}
+
+/// A request body (OpenAPI 3.1 Request Body Object).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiRequestBodySchema {
+    /// What it is.
+    description: Option<String>,
+    /// Its forms by media type.
+    content: std::collections::BTreeMap<String, OpenApiMediaTypeSchema>,
+    /// Whether it must be given.
+    required: Option<bool>,
+}
+
+/// An answer (OpenAPI 3.1 Response Object).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiResponseSchema {
+    /// What it means.
+    description: String,
+    /// Its body's forms by media type.
+    content: Option<std::collections::BTreeMap<String, OpenApiMediaTypeSchema>>,
+}
+
+/// A body in one media type (OpenAPI 3.1 Media Type Object).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiMediaTypeSchema {
+    /// The body's shape.
+    #[schema(schema_with = json_schema)]
+    schema: (),
 }
 
 /// The document's `components`.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // A description of a shape; never built.
 pub struct OpenApiComponentsSchema {
-    /// The named schemas (JSON Schema 2020-12, as OpenAPI 3.1 uses it).
-    #[schema(value_type = std::collections::BTreeMap<String, Object>)]
+    /// The named schemas.
+    #[schema(schema_with = named_json_schemas)]
     schemas: (),
     /// The security schemes: `bearer`.
-    #[schema(value_type = std::collections::BTreeMap<String, Object>, rename = "securitySchemes")]
-    security_schemes: (),
+    #[schema(rename = "securitySchemes")]
+    security_schemes: std::collections::BTreeMap<String, OpenApiSecuritySchemeSchema>,
+}
+
+/// A security scheme (OpenAPI 3.1 Security Scheme Object, HTTP kind).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A description of a shape; never built.
+pub struct OpenApiSecuritySchemeSchema {
+    /// `http`.
+    #[schema(rename = "type")]
+    kind: String,
+    /// `bearer`.
+    scheme: String,
+    /// The token's form.
+    #[schema(rename = "bearerFormat")]
+    bearer_format: Option<String>,
 }
 
 /// A tag operations are grouped by.

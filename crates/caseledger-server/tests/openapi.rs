@@ -92,8 +92,11 @@ fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Val
                     variants.iter().find_map(|variant| variant["$ref"].as_str())
                 })
             });
-        let Some(reference) = reference else { continue };
-        let inner_name = reference.rsplit('/').next().unwrap();
+        // A reference outside the document (the JSON Schema meta-schema) is not checked here.
+        let Some(inner_name) = reference.and_then(|r| r.strip_prefix("#/components/schemas/"))
+        else {
+            continue;
+        };
         match inner {
             serde_json::Value::Array(items) => {
                 for item in items {
@@ -210,6 +213,17 @@ async fn the_bundle_and_the_document_fit_their_schemas() {
                 &document["components"]["schemas"]["OpenApiOperationSchema"],
                 operation,
             );
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert_fits(&document, "OpenApiResponseSchema", response);
+                assert!(status.parse::<u16>().is_ok(), "{context}: {status}");
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let location = parameter["in"].as_str().unwrap();
+                assert!(
+                    ["path", "query", "header"].contains(&location),
+                    "{context}: {parameter}"
+                );
+            }
         }
     }
     server.stop().await;
