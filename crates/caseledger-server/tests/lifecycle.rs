@@ -134,6 +134,16 @@ async fn complaint_from_12345_to_closure_then_the_court_reads_it() {
             "CaseClosed"
         ]
     );
+    for record in records {
+        // Every record with its place in the chain, its time and who did it.
+        assert_eq!(record["hash"].as_str().map(str::len), Some(64), "{record}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(record["recorded_at"].as_str().unwrap()).is_ok(),
+            "{record}"
+        );
+        assert!(record["actor"]["role"].is_string(), "{record}");
+        assert_eq!(record["act"]["act"], record["kind"], "{record}");
+    }
     for pair in records.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
         assert_eq!(
