@@ -65,6 +65,9 @@ pub fn unpaged(_key: &[u8]) -> Option<Class> {
 /// class may start with it (the keys of this crate never have 16 bytes of 0xFF after a tag).
 pub const TAIL_MARK: [u8; 16] = [0xFF; 16];
 
+/// Logical changes from which [`PagedTree::physical_writes`] cuts pages on two threads.
+const PARALLEL_CHANGES_MIN: usize = 65_536;
+
 /// The most bytes a page may hold; past it, a page is corrupt (pages hold tens of entries).
 pub const PAGE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
@@ -197,31 +200,76 @@ impl PagedTree {
     /// their boundaries, and the unpaged keys as they are.
     pub fn physical_writes(&self, writes: Writes) -> Result<Writes, StoreError> {
         let mut out = Writes::default();
-        let mut classes: BTreeMap<Vec<u8>, (Class, Vec<Change>)> = BTreeMap::new();
+        // Each class with its changes, in key order.
+        let mut classes: Vec<(Vec<u8>, Class, Vec<Change>)> = Vec::new();
         for (key, value) in writes.entries {
             match (self.layout)(&key) {
                 Some(class) if key.len() >= class.prefix_bytes => {
-                    let prefix = key[..class.prefix_bytes].to_vec();
+                    let prefix = &key[..class.prefix_bytes];
                     if key[class.prefix_bytes..].starts_with(&TAIL_MARK) {
                         return Err(StoreError(format!(
                             "key {} collides with a tail page",
                             crate::codec::show_key(&key)
                         )));
                     }
-                    classes
-                        .entry(prefix)
-                        .or_insert_with(|| (class, Vec::new()))
-                        .1
-                        .push((key, value));
+                    // Keys come in order, so a class's keys mostly follow one another: the
+                    // class is looked up only when the prefix changes.
+                    let found = match classes.last() {
+                        Some((last, _, _)) if last.as_slice() == prefix => Some(classes.len() - 1),
+                        _ => classes
+                            .iter()
+                            .position(|(known, _, _)| known.as_slice() == prefix),
+                    };
+                    match found {
+                        Some(index) => classes[index].2.push((key, value)),
+                        None => classes.push((prefix.to_vec(), class, vec![(key, value)])),
+                    }
                 }
                 _ => {
                     out.entries.insert(key, value);
                 }
             }
         }
-        for (prefix, (class, changes)) in classes {
-            self.class_writes(&prefix, class, changes, &mut out)?;
+        let changes: usize = classes.iter().map(|(_, _, changes)| changes.len()).sum();
+        if changes < PARALLEL_CHANGES_MIN || classes.len() < 2 {
+            for (prefix, class, changes) in classes {
+                self.class_writes(&prefix, class, changes, &mut out)?;
+            }
+            return Ok(out);
         }
+        // A rebuild's commit cuts a million entries into pages: two threads, each with
+        // classes of about half the entries. Classes own disjoint stored keys.
+        classes.sort_by_key(|(_, _, changes)| std::cmp::Reverse(changes.len()));
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        let (mut first_changes, mut second_changes) = (0, 0);
+        for class in classes {
+            if first_changes <= second_changes {
+                first_changes += class.2.len();
+                first.push(class);
+            } else {
+                second_changes += class.2.len();
+                second.push(class);
+            }
+        }
+        let cut = |group: Vec<(Vec<u8>, Class, Vec<Change>)>| -> Result<Writes, StoreError> {
+            let mut out = Writes::default();
+            for (prefix, class, changes) in group {
+                self.class_writes(&prefix, class, changes, &mut out)?;
+            }
+            Ok(out)
+        };
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| cut(second));
+            let first = cut(first);
+            (
+                first,
+                second
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError("a paging thread panicked".into()))),
+            )
+        });
+        out.entries.append(&mut first?.entries);
+        out.entries.append(&mut second?.entries);
         Ok(out)
     }
 
@@ -565,6 +613,43 @@ mod tests {
             check(seed * 7919, 60, 12);
         }
         check(5, 10, 400);
+    }
+
+    #[test]
+    fn a_large_commit_cut_on_two_threads_stores_the_same_pages() {
+        let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for (tag, count) in [(b'a', 70_000u32), (b'b', 5_000), (b'c', 5_000)] {
+            for n in 0..count {
+                let mut key = vec![tag];
+                key.extend_from_slice(&n.to_be_bytes());
+                model.push((key, n.to_le_bytes().to_vec()));
+            }
+        }
+        assert!(
+            model.len() - 5_000 >= PARALLEL_CHANGES_MIN,
+            "the commit takes two threads"
+        );
+        let at_once = MemStore::new();
+        let rebuilt = tree(&at_once, "t");
+        let mut writes = Writes::default();
+        for (key, value) in &model {
+            writes.put(key.clone(), value.clone());
+        }
+        rebuilt.apply_batch(writes).unwrap();
+        let in_batches = MemStore::new();
+        let incremental = tree(&in_batches, "t");
+        for batch in model.chunks(5_000) {
+            let mut writes = Writes::default();
+            for (key, value) in batch {
+                writes.put(key.clone(), value.clone());
+            }
+            incremental.apply_batch(writes).unwrap();
+        }
+        assert_eq!(dump(&rebuilt).unwrap(), model);
+        assert_eq!(
+            dump(rebuilt.inner()).unwrap(),
+            dump(incremental.inner()).unwrap()
+        );
     }
 
     #[test]
