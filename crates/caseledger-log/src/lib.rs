@@ -90,7 +90,7 @@ impl LedgerOptions {
             batch_records_max: 4_096,
             batch_bytes_max: 1024 * 1024,
             cache_bytes: 256 * 1024 * 1024,
-            stream_cache_entries_max: 1 << 20,
+            stream_cache_entries_max: 1 << 16,
             tail_check_records: 4_096,
         }
     }
