@@ -540,6 +540,15 @@ mod tests {
         PagedTree::new(store.open_tree(name).unwrap(), layout)
     }
 
+    /// Puts of every pair.
+    fn writes_of<'a>(pairs: impl IntoIterator<Item = (&'a Vec<u8>, &'a Vec<u8>)>) -> Writes {
+        let mut writes = Writes::default();
+        for (key, value) in pairs {
+            writes.put(key.clone(), value.clone());
+        }
+        writes
+    }
+
     fn check(seed: u64, rounds: usize, batch: usize) {
         let mut rng = Rng(seed);
         let incremental = MemStore::new();
@@ -591,11 +600,7 @@ mod tests {
         // The stored bytes are those of writing everything at once.
         let at_once = MemStore::new();
         let rebuilt = tree(&at_once, "t");
-        let mut writes = Writes::default();
-        for (key, value) in &model {
-            writes.put(key.clone(), value.clone());
-        }
-        rebuilt.apply_batch(writes).unwrap();
+        rebuilt.apply_batch(writes_of(&model)).unwrap();
         assert_eq!(
             dump(paged.inner()).unwrap(),
             dump(rebuilt.inner()).unwrap(),
@@ -631,19 +636,14 @@ mod tests {
         );
         let at_once = MemStore::new();
         let rebuilt = tree(&at_once, "t");
-        let mut writes = Writes::default();
-        for (key, value) in &model {
-            writes.put(key.clone(), value.clone());
-        }
-        rebuilt.apply_batch(writes).unwrap();
+        rebuilt
+            .apply_batch(writes_of(model.iter().map(|(key, value)| (key, value))))
+            .unwrap();
         let in_batches = MemStore::new();
         let incremental = tree(&in_batches, "t");
         for batch in model.chunks(5_000) {
-            let mut writes = Writes::default();
-            for (key, value) in batch {
-                writes.put(key.clone(), value.clone());
-            }
-            incremental.apply_batch(writes).unwrap();
+            let pairs = batch.iter().map(|(key, value)| (key, value));
+            incremental.apply_batch(writes_of(pairs)).unwrap();
         }
         assert_eq!(dump(&rebuilt).unwrap(), model);
         assert_eq!(
