@@ -982,7 +982,10 @@ impl Projections {
                 options,
             )
         };
-        // Each projection has its own tree, so large commits run side by side.
+        // Each projection has its own tree, so large commits run side by side. Only their
+        // flushes and paging overlap, though: sled 0.34's `apply_batch` takes a process-wide
+        // write lock, so the storage batches of all four run one at a time (about a third
+        // of a rebuild's commit time), and beside the log's own batches in production.
         if staged + work.len() * options.parallel_records_min >= options.parallel_records_min * 8
             && work.len() > 1
         {
