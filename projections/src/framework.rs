@@ -10,7 +10,7 @@
 //!   are written by one atomic batch.
 //!
 //! Catch-up and rebuild read and decode the log on a thread of their own, one chunk ahead of
-//! the folds, and keep everything they fold in memory until one commit at the end (or every
+//! the folds, fold each projection on a thread of its own, and keep everything they fold in memory until one commit at the end (or every
 //! [`Options::commit_records`] records).
 //!
 //! A rebuild writes a new generation while the old one stays active; one write to
@@ -503,7 +503,8 @@ pub struct Options {
     pub commit_records: usize,
     /// After a commit, caches larger than this are dropped, to bound memory.
     pub cache_entries_max: usize,
-    /// Fold the projections on several threads when a chunk is at least this large.
+    /// Commit the projections on several threads when they stage a few times this many
+    /// writes. (A catch-up or rebuild always folds each projection on a thread of its own.)
     pub parallel_records_min: usize,
     /// Keys per storage batch when a commit is large (see `apply_in_parts`).
     pub batch_keys_max: usize,
@@ -551,7 +552,7 @@ pub struct Summary {
     pub records: u64,
     /// Wall time in seconds.
     pub seconds: f64,
-    /// Of which folding records into the caches.
+    /// Of which folding records into the caches (reading the log runs beside it).
     pub fold_seconds: f64,
     /// Of which writing commits to storage.
     pub commit_seconds: f64,
@@ -812,7 +813,6 @@ impl Projections {
         for target in &targets {
             self.members[target.member].projection.discard();
         }
-        let mut since_commit = 0usize;
         let mut commits = 0u64;
         let mut records_read = 0u64;
         let (mut fold_seconds, mut commit_seconds) = (0.0, 0.0);
@@ -821,41 +821,34 @@ impl Projections {
         std::thread::scope(|scope| -> Result<(), Error> {
             let (sender, chunks) = std::sync::mpsc::sync_channel::<Result<Chunk, Error>>(2);
             scope.spawn(move || read_ahead(source, from, head, read_batch_records, &sender));
-            for chunk in chunks {
-                let chunk = chunk?;
-                let Some(last) = chunk.records.last() else {
-                    break;
-                };
-                let next = last.position + 1;
-                records_read += chunk.records.len() as u64;
+            loop {
                 let fold_started = Instant::now();
-                self.fold_targets(&mut targets, &chunk.records, &chunk.decoded)?;
+                let segment = self.fold_segment(&mut targets, &chunks, head, &mut |done| {
+                    let seconds = started.elapsed().as_secs_f64();
+                    progress(&Progress {
+                        names: names.clone(),
+                        from,
+                        done,
+                        head,
+                        records_per_second: (done + 1 - from) as f64 / seconds.max(1e-9),
+                    });
+                })?;
                 fold_seconds += fold_started.elapsed().as_secs_f64();
-                since_commit += chunk.records.len();
-                // Freeing a chunk (a million small allocations per million records) took
-                // about a second on this thread, between two folds; beside the next fold
-                // it costs the same but is no longer in its way.
-                scope.spawn(move || drop(chunk));
-                let commit_now = since_commit >= self.options.commit_records || next > head;
-                if commit_now {
-                    since_commit = 0;
-                    let commit_started = Instant::now();
-                    self.commit_targets(&mut targets)?;
-                    for target in targets.iter_mut() {
-                        target.empty = false;
-                    }
-                    commit_seconds += commit_started.elapsed().as_secs_f64();
-                    commits += 1;
+                records_read += segment.records;
+                if segment.records == 0 {
+                    break;
                 }
-                let seconds = started.elapsed().as_secs_f64();
-                progress(&Progress {
-                    names: names.clone(),
-                    from,
-                    done: next - 1,
-                    head,
-                    records_per_second: (next - from) as f64 / seconds.max(1e-9),
-                });
-                if commit_now && self.options.fail_after_commits == Some(commits) && next <= head {
+                let commit_started = Instant::now();
+                self.commit_targets(&mut targets)?;
+                for target in targets.iter_mut() {
+                    target.empty = false;
+                }
+                commit_seconds += commit_started.elapsed().as_secs_f64();
+                commits += 1;
+                if segment.next > head {
+                    break;
+                }
+                if self.options.fail_after_commits == Some(commits) {
                     return Err(Error::Injected(commits));
                 }
             }
@@ -903,13 +896,17 @@ impl Projections {
         Ok(summary)
     }
 
-    fn fold_targets(
+    /// Folds chunks from `chunks` until `commit_records` records or the head, each target
+    /// on a thread of its own, fed the same chunks: a target that is done with a chunk goes
+    /// on to the next without waiting for the others, so both cores stay busy until the
+    /// segment's end. Reports each chunk's last position once it is handed out.
+    fn fold_segment(
         &mut self,
         targets: &mut [Target],
-        records: &[Record],
-        decoded: &[OnceLock<Result<Event, Error>>],
-    ) -> Result<(), Error> {
-        let parallel = records.len() >= self.options.parallel_records_min && targets.len() > 1;
+        chunks: &std::sync::mpsc::Receiver<Result<Chunk, Error>>,
+        head: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Segment, Error> {
         // Pair each target with its member's projection. Targets name distinct members.
         let mut projections: Vec<Option<&mut Box<dyn Projection>>> = self
             .members
@@ -923,39 +920,79 @@ impl Projections {
                 .expect("each member has one target");
             work.push((target, projection));
         }
-        let fold = |(target, projection): &mut (&mut Target, &mut Box<dyn Projection>)| {
-            let mut writes = std::mem::take(&mut target.writes);
-            let result = fold_into(
-                projection.as_mut(),
-                target.tree.as_ref(),
-                &mut target.checkpoint,
-                &mut writes,
-                records,
-                decoded,
-                target.empty,
-            );
-            target.writes = writes;
-            result
+        let commit_records = self.options.commit_records;
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let mut segment = Segment {
+            records: 0,
+            next: 0,
         };
-        if parallel {
-            let results: Vec<Result<(), Error>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .iter_mut()
-                    .map(|item| scope.spawn(|| fold(item)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|_| Err(Error::Source("a fold thread panicked".into())))
-                    })
-                    .collect()
-            });
-            results.into_iter().collect()
-        } else {
-            work.iter_mut().try_for_each(fold)
-        }
+        let (dealt, results) = std::thread::scope(|scope| {
+            let mut senders = Vec::new();
+            let mut handles = Vec::new();
+            for (target, projection) in work.iter_mut() {
+                let (sender, received) = std::sync::mpsc::sync_channel::<Arc<Chunk>>(2);
+                senders.push(sender);
+                let failed = &failed;
+                handles.push(scope.spawn(move || -> Result<(), Error> {
+                    for chunk in received {
+                        let mut writes = std::mem::take(&mut target.writes);
+                        let result = fold_into(
+                            projection.as_mut(),
+                            target.tree.as_ref(),
+                            &mut target.checkpoint,
+                            &mut writes,
+                            &chunk.records,
+                            &chunk.decoded,
+                            target.empty,
+                        );
+                        target.writes = writes;
+                        if result.is_err() {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return result;
+                        }
+                    }
+                    Ok(())
+                }));
+            }
+            let dealt = (|| -> Result<(), Error> {
+                while segment.records < commit_records.max(1) as u64 {
+                    let Ok(chunk) = chunks.recv() else {
+                        return Ok(());
+                    };
+                    let chunk = chunk?;
+                    let Some(last) = chunk.records.last() else {
+                        return Ok(());
+                    };
+                    segment.next = last.position + 1;
+                    segment.records += chunk.records.len() as u64;
+                    // The last fold to finish with a chunk frees it, beside the others.
+                    let chunk = Arc::new(chunk);
+                    for sender in &senders {
+                        // A fold that failed has gone; its error is joined below.
+                        let _ = sender.send(chunk.clone());
+                    }
+                    drop(chunk);
+                    progress(segment.next - 1);
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) || segment.next > head {
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            })();
+            drop(senders);
+            let results: Vec<Result<(), Error>> = handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|_| Err(Error::Source("a fold thread panicked".into())))
+                })
+                .collect();
+            (dealt, results)
+        });
+        dealt?;
+        results.into_iter().collect::<Result<(), Error>>()?;
+        Ok(segment)
     }
 
     fn commit_targets(&mut self, targets: &mut [Target]) -> Result<(), Error> {
@@ -1098,6 +1135,12 @@ fn drop_retired(
     entry.retired.clear();
     write_meta(meta, name, entry)?;
     Ok(())
+}
+
+/// The records one `fold_segment` folded, and the position after the last.
+struct Segment {
+    records: u64,
+    next: u64,
 }
 
 /// Records read from the log, with their acts decoded.
