@@ -192,14 +192,7 @@ impl Handle {
     }
 
     fn stopped_error(&self) -> Error {
-        let reason = self
-            .shared
-            .stopped
-            .lock()
-            .expect("stopped lock")
-            .clone()
-            .unwrap_or_else(|| "the ledger is closing".into());
-        Error::new(ErrorKind::Stopped { reason })
+        stopped_error(&self.shared)
     }
 
     pub(crate) async fn submit(
@@ -567,6 +560,17 @@ struct Durable {
     failure: Option<Error>,
 }
 
+/// The error requests get once the writer has stopped (or is closing).
+fn stopped_error(shared: &Shared) -> Error {
+    let reason = shared
+        .stopped
+        .lock()
+        .expect("stopped lock")
+        .clone()
+        .unwrap_or_else(|| "the ledger is closing".into());
+    Error::new(ErrorKind::Stopped { reason })
+}
+
 /// Records why the writer stopped (the first reason stays) and returns the error every later
 /// request gets.
 fn stop(shared: &Shared, error: &Error) -> Error {
@@ -862,15 +866,7 @@ impl Writer {
         self.serve();
         // Every batch handed over has been observed unless the writer stopped; either way
         // nothing more will be, and the head writer must not wait for it.
-        let reason = self
-            .shared
-            .stopped
-            .lock()
-            .expect("stopped lock")
-            .clone()
-            .unwrap_or_else(|| "the ledger is closing".into());
-        self.observed
-            .fail(Error::new(ErrorKind::Stopped { reason }));
+        self.observed.fail(stopped_error(&self.shared));
         // Dropping the sender lets the syncer finish the batches it holds, then end.
         self.syncer.take();
         if let Some(thread) = self.syncer_thread.take() {
