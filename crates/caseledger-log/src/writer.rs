@@ -53,7 +53,30 @@ impl Drop for Handle {
     }
 }
 
+/// How long opening waits for sled's directory lock before reporting it as held.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled, waiting up to [`LOCK_WAIT`] for its directory lock: sled 0.34 releases it when
+/// its last background write ends, which can be a moment after a ledger was dropped, so a
+/// close followed at once by an open (in one process or by a restarted one) would otherwise
+/// be refused now and then. A folder another process keeps open is still refused, after the
+/// wait, with sled's "could not acquire lock" error.
 fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
+    let started = std::time::Instant::now();
+    loop {
+        match try_open_db(dir, options) {
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result.map_err(|error| Error::io("opening sled", error)),
+        }
+    }
+}
+
+fn try_open_db(dir: &Path, options: &LedgerOptions) -> sled::Result<sled::Db> {
     // Every option explicit (sled 0.34 is beta; defaults may change under us).
     sled::Config::new()
         .path(dir.join(crate::SLED_DIR_NAME))
@@ -68,7 +91,6 @@ fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
         .segment_size(8 * 1024 * 1024)
         .print_profile_on_drop(false)
         .open()
-        .map_err(|error| Error::io("opening sled", error))
 }
 
 impl Handle {

@@ -387,6 +387,30 @@ fn nothing_is_acknowledged_before_the_observers_applied_it() {
     assert!(ledger.verify(|_, _| {}).unwrap().ok);
 }
 
+/// A folder that is open stays refused (after a short wait for the lock); once closed it
+/// opens at once, however soon after.
+#[test]
+fn an_open_folder_is_refused_and_a_closed_one_reopens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+    let started = std::time::Instant::now();
+    let error = match Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)) {
+        Ok(_) => panic!("a folder already open was opened again"),
+        Err(error) => error,
+    };
+    assert!(error.to_string().contains("acquire lock"), "{error}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    drop(ledger);
+    for version in 1..20 {
+        let ledger = open(dir.path());
+        ledger
+            .append_blocking(request("case/1", version, "b"))
+            .unwrap();
+    }
+    assert_eq!(open(dir.path()).head().position, 20);
+}
+
 #[test]
 fn the_store_gives_trees_but_never_the_log() {
     let dir = tempfile::tempdir().unwrap();
