@@ -26,27 +26,16 @@ fn small_commits() -> Options {
 }
 
 /// Opens the ledger in `dir` again, with small commits, in the same process that just
-/// closed it. sled 0.34 releases its directory lock when its last background write ends,
-/// which can be a moment after the ledger is dropped (seen once in a few runs of this file
-/// on a loaded machine), so an open refused for that lock is tried again for a few seconds.
+/// closed it (opening waits for sled's directory lock, which sled releases a moment after a
+/// ledger is dropped).
 fn reopen(dir: &Path) -> Result<ProjectedLedger, caseledger_projections::Error> {
-    let mut attempts_left = 50;
-    loop {
-        let result = open_ledger(
-            dir,
-            LedgerOptions::new(ORIGIN),
-            all(),
-            small_commits(),
-            &mut |_| {},
-        );
-        match result {
-            Err(error) if attempts_left > 0 && error.to_string().contains("acquire lock") => {
-                attempts_left -= 1;
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            result => return result,
-        }
-    }
+    open_ledger(
+        dir,
+        LedgerOptions::new(ORIGIN),
+        all(),
+        small_commits(),
+        &mut |_| {},
+    )
 }
 
 /// A ledger of `records` simulated acts, with the projections attached while appending.
