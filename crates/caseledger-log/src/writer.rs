@@ -584,10 +584,11 @@ struct Durable {
 
 /// The error requests get once the writer has stopped (or is closing).
 fn stopped_error(shared: &Shared) -> Error {
+    // Also called while a panicking writer unwinds: a poisoned lock must not panic again.
     let reason = shared
         .stopped
         .lock()
-        .expect("stopped lock")
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()
         .unwrap_or_else(|| "the ledger is closing".into());
     Error::new(ErrorKind::Stopped { reason })
@@ -618,7 +619,7 @@ const DURABLE_GROUPS_MAX: usize = 64;
 /// instead of adding to every append's latency. A request is still answered only once every
 /// observer has applied its batch (a client reads its own writes), and the head readers see
 /// is published only then.
-pub(crate) struct Observed {
+struct Observed {
     state: Mutex<ObservedState>,
     changed: std::sync::Condvar,
 }
@@ -883,11 +884,20 @@ fn appended(committed: &Committed, duplicate: bool) -> Appended {
     }
 }
 
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // A writer unwinding from a panic in an observer never reaches the end of `run`: the
+        // head writer would wait for that batch for ever, and its requests with it.
+        self.observed.fail(stopped_error(&self.shared));
+    }
+}
+
 impl Writer {
     fn run(&mut self) {
         self.serve();
         // Every batch handed over has been observed unless the writer stopped; either way
-        // nothing more will be, and the head writer must not wait for it.
+        // nothing more will be, and the head writer must not wait for it. (`Drop` says so
+        // too, for a writer that panicked.)
         self.observed.fail(stopped_error(&self.shared));
         // Dropping the sender lets the syncer finish the batches it holds, then end.
         self.syncer.take();

@@ -345,6 +345,48 @@ impl Observer for Slow {
     }
 }
 
+/// Panics on its second batch.
+struct Panicking {
+    batches: u32,
+}
+
+impl Observer for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+    fn apply(&mut self, _batch: &[Committed]) -> Result<(), Error> {
+        self.batches += 1;
+        assert!(self.batches < 2, "an observer bug");
+        Ok(())
+    }
+}
+
+/// A panicking observer fails the request whose batch it was given (and every later one);
+/// nothing waits for an answer for ever.
+#[test]
+fn a_panicking_observer_fails_its_request_instead_of_hanging_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open_with_observers(
+        dir.path(),
+        LedgerOptions::new(ORIGIN),
+        vec![Box::new(Panicking { batches: 0 })],
+    )
+    .unwrap();
+    ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let appending = ledger.clone();
+    std::thread::spawn(move || {
+        let second = appending.append_blocking(request("case/1", 1, "b"));
+        let third = appending.append_blocking(request("case/2", 0, "c"));
+        let _ = sender.send((second.is_err(), third.is_err()));
+    });
+    let (second_failed, third_failed) = receiver
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the requests were answered");
+    assert!(second_failed && third_failed);
+    assert_eq!(ledger.head().position, 1);
+}
+
 /// The observers run while the syncer flushes, but nothing is answered, and no reader sees a
 /// head, before every observer has applied it: a client reads its own writes.
 #[test]
