@@ -10,8 +10,8 @@
 //!   are written by one atomic batch.
 //!
 //! Catch-up and rebuild read and decode the log on a thread of their own, one chunk ahead of
-//! the folds, fold each projection on a thread of its own, and keep everything they fold in memory until one commit at the end (or every
-//! [`Options::commit_records`] records).
+//! the folds, fold each projection on a thread of its own, and keep everything they fold in
+//! memory until one commit at the end (or every [`Options::commit_records`] records).
 //!
 //! A rebuild writes a new generation while the old one stays active; one write to
 //! `proj/meta` swaps them. A crash before that write leaves the old generation serving, and
