@@ -1,8 +1,9 @@
 //! The head file: the position and hash of the last acknowledged record, kept outside sled so
 //! that a log which lost its tail (or was cut on purpose) is noticed on open.
 //!
-//! Format: UTF-8 text, one field a line, padded with spaces to exactly 256 bytes (the last
-//! byte a newline):
+//! Format: UTF-8 text, one field a line, padded with spaces to exactly 512 bytes, one disk
+//! sector (the last byte a newline; files written before this version are 256 bytes long and
+//! are read too):
 //! ```text
 //! caseledger-head 1
 //! position 1234
@@ -44,21 +45,35 @@ fn body(head: &Head) -> String {
 }
 
 /// The head file is always exactly this long: the text, padded with spaces, then a newline.
-/// It fits in one 512-byte disk sector, so an overwrite in place is all-or-nothing on the
-/// device as well as in the page cache.
-pub(crate) const HEAD_FILE_BYTES: usize = 256;
+/// It is one 512-byte disk sector, so an overwrite in place is all-or-nothing on the device
+/// as well as in the page cache, and it can be written with direct I/O (which writes whole
+/// sectors only).
+pub(crate) const HEAD_FILE_BYTES: usize = 512;
 
-fn content(head: &Head) -> Vec<u8> {
+/// The length of head files written before the head became one whole sector; still read.
+const HEAD_FILE_BYTES_BEFORE: usize = 256;
+
+/// One sector's buffer, aligned as direct I/O requires of the memory it writes from.
+#[repr(C, align(4096))]
+struct Sector([u8; HEAD_FILE_BYTES]);
+
+fn fill(head: &Head, sector: &mut Sector) {
     let text = body(head);
     let check = blake3::hash(text.as_bytes()).to_hex();
-    let mut bytes = format!("{text}check {check}\n").into_bytes();
+    let line = format!("{text}check {check}\n");
     assert!(
-        bytes.len() < HEAD_FILE_BYTES,
+        line.len() < HEAD_FILE_BYTES,
         "head text fits its fixed size"
     );
-    bytes.resize(HEAD_FILE_BYTES - 1, b' ');
-    bytes.push(b'\n');
-    bytes
+    sector.0.fill(b' ');
+    sector.0[..line.len()].copy_from_slice(line.as_bytes());
+    sector.0[HEAD_FILE_BYTES - 1] = b'\n';
+}
+
+fn content(head: &Head) -> Box<Sector> {
+    let mut sector = Box::new(Sector([0; HEAD_FILE_BYTES]));
+    fill(head, &mut sector);
+    sector
 }
 
 /// Creates the head file atomically: a temporary file, fsync, rename, fsync of the folder.
@@ -66,7 +81,7 @@ pub(crate) fn create(dir: &Path, head: &Head) -> Result<(), Error> {
     let temporary = dir.join("HEAD.tmp");
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&content(head))?;
+        file.write_all(&content(head).0)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path(dir))?;
         std::fs::File::open(dir)?.sync_all()
@@ -77,25 +92,76 @@ pub(crate) fn create(dir: &Path, head: &Head) -> Result<(), Error> {
 /// The head file, held open by the writer, which overwrites it in place after every batch.
 pub(crate) struct HeadFile {
     file: std::fs::File,
+    /// Opened for direct, synchronous writes (`O_DIRECT | O_DSYNC`): each write goes to the
+    /// device and returns once it is durable, without the page cache and without a separate
+    /// fdatasync. `false` where the file system refuses direct I/O (tmpfs, for one): then a
+    /// buffered write and an fdatasync.
+    direct: bool,
+    sector: Box<Sector>,
+    path: PathBuf,
+}
+
+fn open_for_writing(path: &Path, direct: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    #[cfg(target_os = "linux")]
+    if direct {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_DIRECT | libc::O_DSYNC);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = direct;
+    options.open(path)
+}
+
+/// Whether an error means "this file system does not do direct I/O" (rather than a failing
+/// device): the head file then falls back to buffered writes and fdatasync.
+fn refuses_direct_io(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(libc::EINVAL)
 }
 
 impl HeadFile {
     /// Opens the head file for writing in place; it must exist with its fixed size.
     pub(crate) fn open(dir: &Path) -> Result<HeadFile, Error> {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path(dir))
-            .map_err(|error| Error::io("opening the head file", error))?;
-        Ok(HeadFile { file })
+        let path = path(dir);
+        let opened = match open_for_writing(&path, cfg!(target_os = "linux")) {
+            Ok(file) => Ok((file, cfg!(target_os = "linux"))),
+            Err(error) if refuses_direct_io(&error) => {
+                open_for_writing(&path, false).map(|file| (file, false))
+            }
+            Err(error) => Err(error),
+        };
+        let (file, direct) = opened.map_err(|error| Error::io("opening the head file", error))?;
+        Ok(HeadFile {
+            file,
+            direct,
+            sector: Box::new(Sector([0; HEAD_FILE_BYTES])),
+            path,
+        })
     }
 
-    /// Overwrites the head in place and waits until it is on the device (fdatasync: the size
-    /// never changes, so no file-system journal commit is needed, only a device flush, which
-    /// also makes sled's preceding writes durable).
+    /// Overwrites the head in place and returns once it is on the device. The size never
+    /// changes, so no file-system journal commit is needed: with direct I/O one sector write
+    /// that the device completes durably (a FUA write or a write and a cache flush); without,
+    /// a buffered write and an fdatasync.
     pub(crate) fn write(&mut self, head: &Head) -> Result<(), Error> {
         use std::os::unix::fs::FileExt;
+        fill(head, &mut self.sector);
+        if self.direct {
+            match self.file.write_all_at(&self.sector.0, 0) {
+                Ok(()) => return Ok(()),
+                Err(error) if refuses_direct_io(&error) => {
+                    // The file system took the open but not the write: write buffered from
+                    // now on.
+                    self.file = open_for_writing(&self.path, false)
+                        .map_err(|error| Error::io("opening the head file", error))?;
+                    self.direct = false;
+                }
+                Err(error) => return Err(Error::io("writing the head file", error)),
+            }
+        }
         self.file
-            .write_all_at(&content(head), 0)
+            .write_all_at(&self.sector.0, 0)
             .and_then(|()| self.file.sync_data())
             .map_err(|error| Error::io("writing the head file", error))
     }
@@ -111,7 +177,7 @@ pub(crate) fn read(dir: &Path) -> Result<Option<Head>, Error> {
     };
     let text =
         String::from_utf8(text).map_err(|_| Error::head(&file, "is not UTF-8 text / 不是文本"))?;
-    if text.len() != HEAD_FILE_BYTES {
+    if text.len() != HEAD_FILE_BYTES && text.len() != HEAD_FILE_BYTES_BEFORE {
         return Err(Error::head(
             &file,
             format!(
@@ -170,10 +236,54 @@ mod tests {
         .unwrap();
         HeadFile::open(dir.path()).unwrap().write(&head).unwrap();
         assert_eq!(read(dir.path()).unwrap(), Some(head));
+        assert_eq!(
+            std::fs::metadata(path(dir.path())).unwrap().len(),
+            HEAD_FILE_BYTES as u64
+        );
         let text = std::fs::read_to_string(path(dir.path())).unwrap();
         std::fs::write(path(dir.path()), text.replace("position 42", "position 41")).unwrap();
         assert!(read(dir.path()).is_err());
         std::fs::remove_file(path(dir.path())).unwrap();
         assert_eq!(read(dir.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn reads_the_shorter_head_files_of_earlier_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Head {
+            position: 9,
+            hash: Hash([3; 32]),
+        };
+        let sector = content(&head);
+        let text = std::str::from_utf8(&sector.0).unwrap().trim_end();
+        let mut before = text.as_bytes().to_vec();
+        before.resize(HEAD_FILE_BYTES_BEFORE - 1, b' ');
+        before.push(b'\n');
+        std::fs::write(path(dir.path()), &before).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(head));
+        // Any other length is refused, naming the file.
+        before.push(b' ');
+        std::fs::write(path(dir.path()), &before).unwrap();
+        let error = read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("HEAD") && error.contains("bytes"), "{error}");
+    }
+
+    #[test]
+    fn writes_in_place_many_times_and_the_last_one_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head {
+            position: 0,
+            hash: Hash([0; 32]),
+        };
+        create(dir.path(), &head).unwrap();
+        let mut file = HeadFile::open(dir.path()).unwrap();
+        for position in 1..=50u64 {
+            head = Head {
+                position,
+                hash: Hash([position as u8; 32]),
+            };
+            file.write(&head).unwrap();
+        }
+        assert_eq!(read(dir.path()).unwrap(), Some(head));
     }
 }
