@@ -4,9 +4,14 @@
 //! - case-status lookups (p99; budget ≤ 50 µs),
 //! - workload queries over the whole history (p99; budget ≤ 5 ms).
 //!
+//! - the writer's per-batch apply: batches of 32 records applied one at a time to
+//!   projections already holding a few hundred thousand records (µs per record),
+//!
 //! `cargo bench -p caseledger-projections --bench projections` builds a 1,000,000-record
 //! ledger in a temporary folder. `CASELEDGER_BENCH_RECORDS` changes the size and
 //! `CASELEDGER_BENCH_DIR` keeps the ledger in (and reuses it from) a folder.
+//! `CASELEDGER_BENCH_ONLY_REBUILD` stops after the rebuild; `CASELEDGER_BENCH_ONLY_BATCHES`
+//! runs only the per-batch apply.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -18,7 +23,9 @@ use std::time::{Duration, Instant};
 use caseledger_log::{Ledger, LedgerOptions};
 use caseledger_projections::case_status::CaseQueries;
 use caseledger_projections::workload::WorkloadQueries;
-use caseledger_projections::{all, KvStore, Options, PageRequest, Projections, Reader};
+use caseledger_projections::{
+    all, KvStore, Options, PageRequest, Projections, Reader, RecordSource,
+};
 use chrono::NaiveDate;
 
 const ORIGIN: &str = "caseledger.bench/anhua";
@@ -135,6 +142,78 @@ fn incremental(ledger: &Ledger, batches: u64) {
     );
 }
 
+/// The first `head` records of a ledger: what catch-up reads to warm the per-batch bench.
+struct Prefix<'a> {
+    ledger: &'a Ledger,
+    head: u64,
+}
+
+impl RecordSource for Prefix<'_> {
+    fn head(&self) -> Result<u64, caseledger_projections::Error> {
+        Ok(self.head.min(self.ledger.head().position))
+    }
+
+    fn read_range(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<caseledger_record::Record>, caseledger_projections::Error> {
+        let limit = limit.min(usize::try_from(self.head + 1 - from).unwrap_or(usize::MAX));
+        RecordSource::read_range(self.ledger, from, limit)
+    }
+}
+
+/// What the writer's observer does in production: batches of `batch_records` (about what
+/// group commit gathers under load) applied one at a time, each committed with its
+/// checkpoint, to projections that already hold the ledger's first `warm` records (so the
+/// trees and pages are of a realistic size). Reports µs per record and per batch.
+fn small_batches(ledger: &Ledger, warm: u64, batch_records: usize, batches: usize) {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let own = Ledger::open(folder.path(), LedgerOptions::new(ORIGIN)).expect("ledger opens");
+    let store: Arc<dyn KvStore> = Arc::new(own.store());
+    let warm = warm.min(ledger.head().position.saturating_sub(1));
+    let started = Instant::now();
+    let (mut projections, _) = Projections::open(
+        store,
+        all(),
+        &Prefix { ledger, head: warm },
+        Options::default(),
+        &mut |_| {},
+    )
+    .expect("projections open");
+    println!(
+        "per-batch bench: folded the first {warm} records in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let wanted = (batch_records * batches) as u64;
+    let records: Vec<_> = ledger
+        .read_range(warm + 1, usize::try_from(wanted).unwrap_or(usize::MAX))
+        .expect("reads")
+        .into_iter()
+        .map(|stored| stored.record)
+        .collect();
+    let mut samples = Vec::with_capacity(batches);
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    for batch in records.chunks(batch_records) {
+        let applied = Instant::now();
+        projections.apply(batch).expect("applies");
+        samples.push(applied.elapsed());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds();
+    let count = samples.len();
+    report(
+        &format!(
+            "per-batch apply: {count} batches of {batch_records} records after {warm}: {:.1} µs/record wall, {:.1} µs/record CPU",
+            seconds * 1e6 / records.len().max(1) as f64,
+            (cpu_after.0 + cpu_after.1 - cpu_before.0 - cpu_before.1) * 1e6
+                / records.len().max(1) as f64
+        ),
+        samples,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and expects a
     // quick run, so the size shrinks then.
@@ -178,6 +257,15 @@ fn main() {
         payload_bytes >> 20,
         head as f64 / read_seconds
     );
+
+    let batches_only = std::env::var_os("CASELEDGER_BENCH_ONLY_BATCHES").is_some();
+    if batches_only || std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_none() {
+        let warm = if benching { 300_000 } else { 2_000 };
+        small_batches(&ledger, warm, 32, if benching { 2_000 } else { 20 });
+    }
+    if batches_only {
+        return;
+    }
 
     if std::env::var_os("CASELEDGER_BENCH_ONLY_INCREMENTAL").is_some() {
         incremental(&ledger, if benching { 200 } else { 5 });
