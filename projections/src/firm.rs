@@ -330,13 +330,15 @@ impl FirmProjection {
                 let Some(uscc) = linked else {
                     return Ok(());
                 };
-                let first = match self.links.get_mut(tx, &link_key)? {
-                    Some(link) if *substantiated && !link.substantiated => {
+                // Only the first substantiated resolution changes the link; reading it
+                // without `get_mut` leaves it unwritten otherwise.
+                let first = *substantiated
+                    && matches!(self.links.get(tx, &link_key)?, Some(link) if !link.substantiated);
+                if first {
+                    if let Some(link) = self.links.get_mut(tx, &link_key)? {
                         link.substantiated = true;
-                        true
                     }
-                    _ => false,
-                };
+                }
                 let file = self.file(tx, &uscc)?;
                 file.substantiated += u64::from(first);
                 file.last_position = event.position;

@@ -349,7 +349,7 @@ impl MeasuresProjection {
         let unit = measure.unit.clone();
         apply_clocks(&mut measure.running, fact, starts, unit.as_deref(), event);
         measure.running.retain(DeadlineEntry::is_running);
-        self.cases.put(tx, &key, measure)?;
+        self.cases.put_if_changed(tx, &key, measure)?;
         Ok(())
     }
 }

@@ -346,11 +346,20 @@ struct Loaded {
 
 impl Loaded {
     /// Hands the page's entries, changed, to `cutter` in key order.
+    ///
+    /// Whether a key is a boundary depends on the key alone, and a stored page's keys are
+    /// known: every one is not a boundary except the last of a page other than the tail.
+    /// So only keys new to the page are hashed (a page re-cut for one changed entry hashed
+    /// all of its few dozen keys before).
     fn merge_into(&self, page_key: &[u8], cutter: &mut Cutter<'_>) -> Result<(), StoreError> {
         let skip = cutter.prefix.len();
+        let tail = page_key[skip..].starts_with(&TAIL_MARK);
         let mut changes = self.changes.iter().peekable();
-        for entry in entries(page_key, &self.bytes) {
+        let mut stored = entries(page_key, &self.bytes).peekable();
+        while let Some(entry) = stored.next() {
             let (rest, value) = entry?;
+            // The last entry of a stored page other than the tail is its boundary.
+            let boundary = !tail && stored.peek().is_none();
             let mut replaced = false;
             while let Some((key, change)) = changes.peek() {
                 let changed = &key[skip..];
@@ -359,7 +368,11 @@ impl Loaded {
                 }
                 replaced = changed == rest;
                 if let Some(change) = change {
-                    cutter.push(changed, change);
+                    if replaced {
+                        cutter.push_known(changed, change, boundary);
+                    } else {
+                        cutter.push(changed, change);
+                    }
                 }
                 changes.next();
                 if replaced {
@@ -367,7 +380,7 @@ impl Loaded {
                 }
             }
             if !replaced {
-                cutter.push(rest, value);
+                cutter.push_known(rest, value, boundary);
             }
         }
         for (key, change) in changes {
@@ -407,18 +420,28 @@ impl<'a> Cutter<'a> {
 
     /// Adds the entry whose key is the prefix followed by `rest`.
     fn push(&mut self, rest: &[u8], value: &[u8]) {
+        let hash = fnv1a_from(self.seed, rest);
+        let boundary = hash.is_multiple_of(self.class.entries_per_page.max(1));
+        self.push_known(rest, value, boundary);
+    }
+
+    /// Adds an entry whose key is known to be a boundary or not.
+    fn push_known(&mut self, rest: &[u8], value: &[u8], boundary: bool) {
         let length = u16::try_from(rest.len()).expect("projection keys are short");
         self.open.extend_from_slice(&length.to_be_bytes());
         self.open.extend_from_slice(rest);
         let length = u32::try_from(value.len()).expect("projection values are small");
         self.open.extend_from_slice(&length.to_be_bytes());
         self.open.extend_from_slice(value);
-        let hash = fnv1a_from(self.seed, rest);
-        if hash.is_multiple_of(self.class.entries_per_page.max(1)) {
+        if boundary {
             let mut key = Vec::with_capacity(self.prefix.len() + rest.len());
             key.extend_from_slice(self.prefix);
             key.extend_from_slice(rest);
-            self.out.put(key, std::mem::take(&mut self.open));
+            // The next page is about as large as this one: one allocation instead of a
+            // doubling series.
+            let next = Vec::with_capacity(self.open.len());
+            let page = std::mem::replace(&mut self.open, next);
+            self.out.put(key, page);
         }
     }
 

@@ -269,7 +269,7 @@ impl WorkloadProjection {
                 work.dispatched_by = Some(event.unit.clone());
                 work.arrived_us = at;
                 self.units
-                    .insert(Key::tag(b"w/").text(unit).into_bytes(), ());
+                    .set(tx, Key::tag(b"w/").text(unit).as_bytes(), ())?;
                 self.day(tx, unit, at)?.received += 1;
             }
             CaseFact::Transferred { to } => {
@@ -280,7 +280,8 @@ impl WorkloadProjection {
                 work.unit = Some(to.clone());
                 work.dispatched_by = holder.clone().or_else(|| Some(event.unit.clone()));
                 work.arrived_us = at;
-                self.units.insert(Key::tag(b"w/").text(to).into_bytes(), ());
+                self.units
+                    .set(tx, Key::tag(b"w/").text(to).as_bytes(), ())?;
                 let day = self.day(tx, to, at)?;
                 day.transfers_in += 1;
                 day.received += 1;
@@ -296,7 +297,8 @@ impl WorkloadProjection {
                 if let Some(unit) = &holder {
                     self.day(tx, unit, at)?.returns_out += 1;
                 }
-                self.units.insert(Key::tag(b"w/").text(to).into_bytes(), ());
+                self.units
+                    .set(tx, Key::tag(b"w/").text(to).as_bytes(), ())?;
                 self.day(tx, to, at)?.returns_in += 1;
                 work.unit = None;
             }
@@ -335,7 +337,7 @@ impl WorkloadProjection {
                 work.state = CaseState::Reopened;
                 work.unit = Some(unit.clone());
                 self.units
-                    .insert(Key::tag(b"w/").text(unit).into_bytes(), ());
+                    .set(tx, Key::tag(b"w/").text(unit).as_bytes(), ())?;
                 // Handling time of the second round counts from the reopening.
                 work.arrived_us = at;
             }
@@ -352,7 +354,7 @@ impl WorkloadProjection {
         work.running.retain(DeadlineEntry::is_running);
         let after = work.bucket();
         self.move_bucket(tx, before, after)?;
-        self.cases.put(tx, &key, work)?;
+        self.cases.put_if_changed(tx, &key, work)?;
         Ok(())
     }
 }
