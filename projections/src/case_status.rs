@@ -12,8 +12,6 @@
 //! for the instant asked, from those deadlines, so the same ledger and instant always give the
 //! same answer.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Key, KeyReader};
@@ -377,8 +375,6 @@ pub fn apply_clocks(
 #[derive(Default)]
 pub struct CaseStatusProjection {
     cases: IndexedTable<CaseStatus>,
-    /// Case id to key, so a case's key is built once per chunk.
-    keys: HashMap<String, Vec<u8>>,
 }
 
 impl CaseStatusProjection {
@@ -392,11 +388,7 @@ impl CaseStatusProjection {
         let Subject::Case { case, fact, starts } = &event.subject else {
             return Ok(());
         };
-        let key = self
-            .keys
-            .entry(case.clone())
-            .or_insert_with(|| case_key(case))
-            .clone();
+        let key = case_key(case);
         if let CaseFact::Filed {
             category,
             compound,
@@ -570,7 +562,6 @@ impl Projection for CaseStatusProjection {
 
     fn discard(&mut self) {
         self.cases.clear();
-        self.keys.clear();
     }
 
     fn cached(&self) -> usize {

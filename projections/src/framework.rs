@@ -159,6 +159,10 @@ impl<'a> Tx<'a> {
 /// every record of the case in the chunk, and encoded once at the end of the chunk.
 pub struct Table<V> {
     entries: HashMap<Vec<u8>, Slot<V>>,
+    /// The keys marked dirty since the last flush, each once. The writer's caches keep
+    /// every value they have seen (a case's status, its workload …) while a batch changes
+    /// a few dozen: a flush visits these rather than the whole cache.
+    changed: Vec<Vec<u8>>,
 }
 
 struct Slot<V> {
@@ -170,12 +174,14 @@ impl<V> Default for Table<V> {
     fn default() -> Self {
         Table {
             entries: HashMap::new(),
+            changed: Vec::new(),
         }
     }
 }
 
 impl<V: Serialize + DeserializeOwned> Table<V> {
-    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<&mut Slot<V>, Error> {
+    /// Reads the value under `key` into the cache unless it is there.
+    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<(), Error> {
         if !self.entries.contains_key(key) {
             let value = match tx.get(key)? {
                 Some(bytes) => Some(codec::decode(key, &bytes)?),
@@ -189,21 +195,29 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
                 },
             );
         }
-        Ok(self.entries.get_mut(key).expect("inserted above"))
+        Ok(())
+    }
+
+    /// The cached slot under `key` (loaded), marked dirty when `dirty` says so.
+    fn slot(&mut self, key: &[u8], dirty: impl FnOnce(&Option<V>) -> bool) -> &mut Slot<V> {
+        let slot = self.entries.get_mut(key).expect("loaded before");
+        if !slot.dirty && dirty(&slot.value) {
+            slot.dirty = true;
+            self.changed.push(key.to_vec());
+        }
+        slot
     }
 
     /// The value under `key`, without marking it changed.
     pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
-        Ok(self.load(tx, key)?.value.as_ref())
+        self.load(tx, key)?;
+        Ok(self.slot(key, |_| false).value.as_ref())
     }
 
     /// The value under `key` for changing; `None` if there is none.
     pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
-        let slot = self.load(tx, key)?;
-        if slot.value.is_some() {
-            slot.dirty = true;
-        }
-        Ok(slot.value.as_mut())
+        self.load(tx, key)?;
+        Ok(self.slot(key, Option::is_some).value.as_mut())
     }
 
     /// The value under `key` for changing, created with `make` if there is none.
@@ -213,20 +227,31 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
         key: &[u8],
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, Error> {
-        let slot = self.load(tx, key)?;
-        slot.dirty = true;
-        Ok(slot.value.get_or_insert_with(make))
+        self.load(tx, key)?;
+        Ok(self.slot(key, |_| true).value.get_or_insert_with(make))
+    }
+
+    /// Replaces (or removes, with `None`) the value under `key`, without reading it.
+    fn replace(&mut self, key: Vec<u8>, value: Option<V>) {
+        match self.entries.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut occupied) => {
+                let slot = occupied.get_mut();
+                slot.value = value;
+                if !slot.dirty {
+                    slot.dirty = true;
+                    self.changed.push(occupied.key().clone());
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                self.changed.push(vacant.key().clone());
+                vacant.insert(Slot { value, dirty: true });
+            }
+        }
     }
 
     /// Replaces the value under `key`.
     pub fn insert(&mut self, key: Vec<u8>, value: V) {
-        self.entries.insert(
-            key,
-            Slot {
-                value: Some(value),
-                dirty: true,
-            },
-        );
+        self.replace(key, Some(value));
     }
 
     /// Sets the value under `key` unless it already holds an equal one (read through `tx`
@@ -235,28 +260,26 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
     where
         V: PartialEq,
     {
-        let slot = self.load(tx, key)?;
-        set_if_changed(&mut slot.value, &mut slot.dirty, value);
+        self.load(tx, key)?;
+        let slot = self.slot(key, |stored| stored.as_ref() != Some(&value));
+        if slot.dirty {
+            slot.value = Some(value);
+        }
         Ok(())
     }
 
     /// Removes the value under `key`.
     pub fn remove(&mut self, key: Vec<u8>) {
-        self.entries.insert(
-            key,
-            Slot {
-                value: None,
-                dirty: true,
-            },
-        );
+        self.replace(key, None);
     }
 
     /// Stages every changed value into `tx` and marks it clean.
     pub fn flush(&mut self, tx: &mut Tx<'_>) {
-        let mut staged = Vec::new();
-        for (key, slot) in self.entries.iter_mut().filter(|(_, slot)| slot.dirty) {
-            staged.push((key.clone(), slot.value.as_ref().map(codec::encode)));
+        let mut staged = Vec::with_capacity(self.changed.len());
+        for key in self.changed.drain(..) {
+            let slot = self.entries.get_mut(&key).expect("a changed key is cached");
             slot.dirty = false;
+            staged.push((key, slot.value.as_ref().map(codec::encode)));
         }
         tx.stage_all(staged);
     }
@@ -264,6 +287,7 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
     /// Forgets every cached value.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.changed.clear();
     }
 
     /// How many values are cached.
@@ -274,14 +298,6 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-}
-
-/// Sets a cached value, marking it dirty only when it changes.
-fn set_if_changed<V: PartialEq>(slot: &mut Option<V>, dirty: &mut bool, value: V) {
-    if slot.as_ref() != Some(&value) {
-        *dirty = true;
-        *slot = Some(value);
     }
 }
 
@@ -303,6 +319,8 @@ type Change = (Vec<u8>, Option<Vec<u8>>);
 /// rebuild chunk moves its index entries once, not a hundred times.
 pub struct IndexedTable<V> {
     entries: HashMap<Vec<u8>, IndexedSlot<V>>,
+    /// The keys marked dirty since the last flush, each once (see [`Table`]).
+    changed: Vec<Vec<u8>>,
 }
 
 struct IndexedSlot<V> {
@@ -315,12 +333,14 @@ impl<V> Default for IndexedTable<V> {
     fn default() -> Self {
         IndexedTable {
             entries: HashMap::new(),
+            changed: Vec::new(),
         }
     }
 }
 
 impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
-    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<&mut IndexedSlot<V>, Error> {
+    /// Reads the value under `key` into the cache unless it is there.
+    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<(), Error> {
         if !self.entries.contains_key(key) {
             let value: Option<V> = match tx.get(key)? {
                 Some(bytes) => Some(codec::decode(key, &bytes)?),
@@ -340,29 +360,35 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
                 },
             );
         }
-        Ok(self.entries.get_mut(key).expect("inserted above"))
+        Ok(())
+    }
+
+    /// The cached slot under `key` (loaded), marked dirty when `dirty` says so.
+    fn slot(&mut self, key: &[u8], dirty: impl FnOnce(&Option<V>) -> bool) -> &mut IndexedSlot<V> {
+        let slot = self.entries.get_mut(key).expect("loaded before");
+        if !slot.dirty && dirty(&slot.value) {
+            slot.dirty = true;
+            self.changed.push(key.to_vec());
+        }
+        slot
     }
 
     /// The value under `key`, without marking it changed.
     pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
-        Ok(self.load(tx, key)?.value.as_ref())
+        self.load(tx, key)?;
+        Ok(self.slot(key, |_| false).value.as_ref())
     }
 
     /// The value under `key` for changing; `None` if there is none.
     pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
-        let slot = self.load(tx, key)?;
-        if slot.value.is_some() {
-            slot.dirty = true;
-        }
-        Ok(slot.value.as_mut())
+        self.load(tx, key)?;
+        Ok(self.slot(key, Option::is_some).value.as_mut())
     }
 
     /// Sets the value under `key` (which must not exist yet or is replaced).
     pub fn put(&mut self, tx: &Tx<'_>, key: &[u8], value: V) -> Result<&mut V, Error> {
-        let slot = self.load(tx, key)?;
-        slot.dirty = true;
-        slot.value = Some(value);
-        Ok(slot.value.as_mut().expect("set above"))
+        self.load(tx, key)?;
+        Ok(self.slot(key, |_| true).value.insert(value))
     }
 
     /// Sets the value under `key` unless it already holds an equal one. A record that
@@ -372,13 +398,27 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
     where
         V: PartialEq,
     {
-        let slot = self.load(tx, key)?;
-        set_if_changed(&mut slot.value, &mut slot.dirty, value);
+        self.load(tx, key)?;
+        let slot = self.slot(key, |stored| stored.as_ref() != Some(&value));
+        if slot.dirty {
+            slot.value = Some(value);
+        }
         Ok(())
     }
 
     /// Stages every changed value and the index entries that changed with it.
     pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        if self.changed.len() < FLUSH_PARALLEL_VALUES_MIN {
+            // The writer's batches: visit the few changed values, not the whole cache.
+            let mut staged = Vec::with_capacity(self.changed.len() * 4);
+            for key in self.changed.drain(..) {
+                let slot = self.entries.get_mut(&key).expect("a changed key is cached");
+                Self::stage_one(key, slot, &mut staged);
+            }
+            tx.writes.stage_all(staged);
+            return;
+        }
+        self.changed.clear();
         let mut dirty: Vec<(&Vec<u8>, &mut IndexedSlot<V>)> = self
             .entries
             .iter_mut()
@@ -387,10 +427,6 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
         // A rebuild's commit flushes a hundred thousand cases with ten index entries each,
         // while the other projections' commits are done: encoding and sorting them on two
         // threads halves the longest part of the commit.
-        if dirty.len() < FLUSH_PARALLEL_VALUES_MIN {
-            tx.writes.stage_all(Self::stage(&mut dirty));
-            return;
-        }
         let half = dirty.len() / 2;
         let (first, second) = dirty.split_at_mut(half);
         let (mut first, mut second) = std::thread::scope(|scope| {
@@ -411,29 +447,31 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
     /// few dozen values per batch with about ten entries each; a linear search of one set
     /// for every entry of the other was a visible part of its commit.)
     fn stage(dirty: &mut [(&Vec<u8>, &mut IndexedSlot<V>)]) -> Vec<Change> {
-        let mut staged = Vec::with_capacity(dirty.len() * 2);
+        let mut staged = Vec::with_capacity(dirty.len() * 4);
         for (key, slot) in dirty.iter_mut() {
-            let mut index = match &slot.value {
-                Some(value) => {
-                    staged.push(((*key).clone(), Some(codec::encode(value))));
-                    value.index_entries(key)
-                }
-                None => {
-                    staged.push(((*key).clone(), None));
-                    Vec::new()
-                }
-            };
-            sort_index(&mut index);
-            stage_index_diff(&slot.stored_index, &index, &mut staged);
-            slot.stored_index = index;
-            slot.dirty = false;
+            Self::stage_one((*key).clone(), slot, &mut staged);
         }
         staged
+    }
+
+    /// Stages one changed value under `key` and its index changes, and marks it clean.
+    fn stage_one(key: Vec<u8>, slot: &mut IndexedSlot<V>, staged: &mut Vec<Change>) {
+        let mut index = match &slot.value {
+            Some(value) => value.index_entries(&key),
+            None => Vec::new(),
+        };
+        sort_index(&mut index);
+        stage_index_diff(&slot.stored_index, &index, staged);
+        slot.stored_index = index;
+        slot.dirty = false;
+        let value = slot.value.as_ref().map(codec::encode);
+        staged.push((key, value));
     }
 
     /// Forgets every cached value.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.changed.clear();
     }
 
     /// How many values are cached.

@@ -149,17 +149,20 @@ pub struct MeasureCase {
 }
 
 impl MeasureCase {
-    fn dims(&self, unit: Option<&str>) -> Vec<(Dimension, String)> {
-        let mut dims = vec![
-            (Dimension::County, String::new()),
-            (Dimension::Township, self.township.clone()),
-            (Dimension::Category, self.category.clone()),
-        ];
+    /// The groups the case counts in, with `unit` as its unit (borrowed: this runs for
+    /// nearly every record).
+    fn dims<'a>(&'a self, unit: Option<&'a str>) -> Vec<(Dimension, &'a str)> {
+        let mut dims = Vec::with_capacity(5);
+        dims.extend([
+            (Dimension::County, ""),
+            (Dimension::Township, self.township.as_str()),
+            (Dimension::Category, self.category.as_str()),
+        ]);
         if let Some(firm) = &self.firm {
-            dims.push((Dimension::Firm, firm.clone()));
+            dims.push((Dimension::Firm, firm.as_str()));
         }
         if let Some(unit) = unit {
-            dims.push((Dimension::Unit, unit.to_string()));
+            dims.push((Dimension::Unit, unit));
         }
         dims
     }
@@ -185,7 +188,7 @@ impl Indexed for MeasureCase {
                 (
                     Key::tag(b"o/")
                         .raw(&[dimension.tag()])
-                        .text(&value)
+                        .text(value)
                         .time(due)
                         .text(&self.case)
                         .into_bytes(),
@@ -227,7 +230,7 @@ impl MeasuresProjection {
     fn count(
         &mut self,
         tx: &Tx<'_>,
-        dims: &[(Dimension, String)],
+        dims: &[(Dimension, &str)],
         month: &str,
         change: impl Fn(&mut Counts),
     ) -> Result<(), Error> {
