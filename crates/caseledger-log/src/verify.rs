@@ -54,6 +54,12 @@ impl Digest {
         self.count += 1;
         self.sum = self.sum.wrapping_add(hasher.finish());
     }
+
+    /// Adds another digest's entries (the sum does not depend on the order).
+    fn merge(&mut self, other: Digest) {
+        self.count += other.count;
+        self.sum = self.sum.wrapping_add(other.sum);
+    }
 }
 
 fn broken(head: &Head, records: u64, position: u64, reason: impl Into<String>) -> VerifyReport {
@@ -115,41 +121,61 @@ fn walk_chain(
     head: &Head,
     progress: impl FnMut(u64, u64),
 ) -> Result<Result<Walked, VerifyReport>, Error> {
-    // Hashing is the largest cost of the walk and needs no order. One thread reads the log
-    // (one sled iterator: several would each pull the log through sled's cache) and deals
-    // the batches round-robin to hashing threads (one per core, up to four); the walk takes
-    // the hashed batches back round-robin, so in log order, and checks the links with them.
+    // Everything about a record but its place in the order is checked by checking threads
+    // (one per core, up to four): splitting the batch, hashing, decoding, its position, the
+    // links inside the batch, and the index digests (sums, which need no order). One thread
+    // reads the log (one sled iterator: several would each pull the log through sled's
+    // cache) and deals the batches round-robin; the walk takes the checked batches back
+    // round-robin, so in log order, and checks what needs the order: the link between
+    // batches and each stream's versions.
     let workers = std::thread::available_parallelism()
         .map_or(1, |cores| cores.get())
-        .clamp(1, HASHING_THREADS_MAX);
+        .clamp(1, CHECKING_THREADS_MAX);
     let mut inputs = Vec::with_capacity(workers);
     let mut outputs = Vec::with_capacity(workers);
     std::thread::scope(|scope| {
+        let mut digests = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (input, batches) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
-            let (hashed, output) = std::sync::mpsc::sync_channel(HASHED_BATCHES_AHEAD);
+            let (input, batches) = std::sync::mpsc::sync_channel(CHECKED_BATCHES_AHEAD);
+            let (checked, output) = std::sync::mpsc::sync_channel(CHECKED_BATCHES_AHEAD);
             inputs.push(input);
             outputs.push(output);
-            scope.spawn(move || hash_batches(batches, hashed));
+            let total = head.position;
+            digests.push(
+                std::thread::Builder::new()
+                    .name("verify-check".into())
+                    .spawn_scoped(scope, move || check_batches(total, batches, checked))
+                    .map_err(|error| Error::io("starting a checking thread", error))?,
+            );
         }
-        scope.spawn(move || read_batches(shared, head.position, inputs));
-        walk_with_hashes(shared, head, progress, outputs)
+        std::thread::Builder::new()
+            .name("verify-read".into())
+            .spawn_scoped(scope, move || read_batches(shared, head.position, inputs))
+            .map_err(|error| Error::io("starting the log reading thread", error))?;
+        let walked = walk_checked(shared, head, progress, outputs);
+        let mut events = Digest::default();
+        let mut streams = Digest::default();
+        for worker in digests {
+            let (worker_events, worker_streams) = worker
+                .join()
+                .map_err(|_| Error::io("verify", "a checking thread panicked"))?;
+            events.merge(worker_events);
+            streams.merge(worker_streams);
+        }
+        Ok(walked?.map(|()| Walked { events, streams }))
     })
 }
 
-/// Batches each hashing thread may hold and run ahead of the walk.
-const HASHED_BATCHES_AHEAD: usize = 64;
+/// Batches each checking thread may hold and run ahead of the walk.
+const CHECKED_BATCHES_AHEAD: usize = 64;
 
-/// Hashing threads at most.
-const HASHING_THREADS_MAX: usize = 4;
+/// Checking threads at most.
+const CHECKING_THREADS_MAX: usize = 4;
 
 /// A batch as read from the log tree.
 type LogItem = sled::Result<(sled::IVec, sled::IVec)>;
 
-/// A batch and its records' hashes; `None` when it could not be split (the walk reports it).
-type HashedItem = (LogItem, Option<Vec<Hash>>);
-
-/// Deals the log's batches up to the head round-robin to the hashing threads. Stops after
+/// Deals the log's batches up to the head round-robin to the checking threads. Stops after
 /// an error (the walk reports it) or once the walk has ended.
 fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSender<LogItem>>) {
     for (batch, item) in shared.log.iter().enumerate() {
@@ -169,51 +195,166 @@ fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSen
     }
 }
 
-/// Hashes the records of each batch it is given, in order.
-fn hash_batches(
-    batches: std::sync::mpsc::Receiver<LogItem>,
-    hashed: std::sync::mpsc::SyncSender<HashedItem>,
-) {
-    for item in batches {
-        let hashes = match &item {
-            Ok((key, value)) => frame::position_of_key(key)
-                .and_then(|first| frame::split(first, value))
-                .ok()
-                .map(|records| records.iter().map(|bytes| record_hash(bytes)).collect()),
-            Err(_) => None,
-        };
-        if hashed.send((item, hashes)).is_err() {
-            return;
-        }
-    }
+/// What a checking thread found in one batch, for the walk.
+enum Checked {
+    /// The batch could not be read; the walk reports it.
+    Unreadable(Error),
+    /// The batch's key is damaged; the walk reports it at the position it expected.
+    BadKey(String),
+    Batch(BatchChecks),
 }
 
-fn walk_with_hashes(
+/// A batch's records as far as they are sound on their own, and what the walk must still
+/// check in order.
+struct BatchChecks {
+    /// The position of the batch's first record (its key).
+    first: u64,
+    /// The value, which `streams` points into.
+    value: sled::IVec,
+    /// The first record's previous hash, when it decoded.
+    first_prev_hash: Option<Hash>,
+    /// The hash of the last sound record.
+    last_hash: Option<Hash>,
+    /// Each sound record's stream (a byte range of `value`) and stream version, in order.
+    streams: Vec<(std::ops::Range<usize>, u64)>,
+    /// The first record that is not sound on its own: its position and why.
+    failure: Option<(u64, String)>,
+}
+
+/// Checks every record of each batch it is given that is not sound on its own, and sums the
+/// index digests of the sound ones up to the head.
+fn check_batches(
+    head: u64,
+    batches: std::sync::mpsc::Receiver<LogItem>,
+    checked: std::sync::mpsc::SyncSender<Checked>,
+) -> (Digest, Digest) {
+    let mut events = Digest::default();
+    let mut streams = Digest::default();
+    for item in batches {
+        let result = match item {
+            Err(error) => Checked::Unreadable(error.into()),
+            Ok((key, value)) => match frame::position_of_key(&key) {
+                Err(error) => Checked::BadKey(error.to_string()),
+                Ok(first) => {
+                    Checked::Batch(check_batch(head, first, value, &mut events, &mut streams))
+                }
+            },
+        };
+        if checked.send(result).is_err() {
+            break;
+        }
+    }
+    (events, streams)
+}
+
+fn check_batch(
+    head: u64,
+    first: u64,
+    value: sled::IVec,
+    events: &mut Digest,
+    stream_digest: &mut Digest,
+) -> BatchChecks {
+    let mut checks = BatchChecks {
+        first,
+        value: value.clone(),
+        first_prev_hash: None,
+        last_hash: None,
+        streams: Vec::new(),
+        failure: None,
+    };
+    let records = match frame::split(first, &value) {
+        Ok(records) => records,
+        Err(error) => {
+            checks.failure = Some((error.position().unwrap_or(first), error.to_string()));
+            return checks;
+        }
+    };
+    checks.streams.reserve(records.len());
+    let base = value.as_ptr() as usize;
+    for (index, bytes) in records.into_iter().enumerate() {
+        let position = first + index as u64;
+        if position > head {
+            break;
+        }
+        let view = match scan::view(bytes) {
+            Ok(view) => view,
+            Err(reason) => {
+                checks.failure = Some((
+                    position,
+                    format!("记录无法解码 / record does not decode: {reason}"),
+                ));
+                break;
+            }
+        };
+        if view.position != position {
+            checks.failure = Some((
+                position,
+                format!(
+                    "记录位置不符 / record says it is position {}",
+                    view.position
+                ),
+            ));
+            break;
+        }
+        match checks.last_hash {
+            None => checks.first_prev_hash = Some(Hash(*view.prev_hash)),
+            Some(previous) if view.prev_hash != &previous.0 => {
+                checks.failure = Some((position, broken_link(view.prev_hash, &previous, position)));
+                break;
+            }
+            Some(_) => {}
+        }
+        events.add(&[view.event_id], position);
+        let length = (view.stream.len() as u16).to_be_bytes();
+        stream_digest.add(
+            &[
+                &length,
+                view.stream.as_bytes(),
+                &view.stream_version.to_be_bytes(),
+            ],
+            position,
+        );
+        let start = view.stream.as_ptr() as usize - base;
+        checks
+            .streams
+            .push((start..start + view.stream.len(), view.stream_version));
+        checks.last_hash = Some(record_hash(bytes));
+    }
+    checks
+}
+
+fn broken_link(found: &[u8; 32], expected: &Hash, position: u64) -> String {
+    format!(
+        "链断裂 / previous hash {} does not match {expected} (record {} or this one was altered)",
+        hex::encode(found),
+        position - 1
+    )
+}
+
+fn walk_checked(
     shared: &Shared,
     head: &Head,
     mut progress: impl FnMut(u64, u64),
-    hashed: Vec<std::sync::mpsc::Receiver<HashedItem>>,
-) -> Result<Result<Walked, VerifyReport>, Error> {
+    checked: Vec<std::sync::mpsc::Receiver<Checked>>,
+) -> Result<Result<(), VerifyReport>, Error> {
     let total = head.position;
     let mut next = 1u64;
     let mut prev_hash = shared.genesis;
     let mut versions: HashMap<Box<str>, u64> = HashMap::new();
-    let mut events = Digest::default();
-    let mut streams = Digest::default();
     progress(0, total);
-    // The hashing threads end once the reader has; then so does the walk.
-    let batches = (0..).map_while(|batch: usize| hashed[batch % hashed.len()].recv().ok());
-    'batches: for (item, hashes) in batches {
+    // The checking threads end once the reader has; then so does the walk.
+    let batches = (0..).map_while(|batch: usize| checked[batch % checked.len()].recv().ok());
+    for item in batches {
         if next > total {
             break;
         }
-        let (key, value) = item?;
-        let first = match frame::position_of_key(&key) {
-            Ok(first) => first,
-            Err(error) => return Ok(Err(broken(head, next - 1, next, error.to_string()))),
+        let checks = match item {
+            Checked::Unreadable(error) => return Err(error),
+            Checked::BadKey(reason) => return Ok(Err(broken(head, next - 1, next, reason))),
+            Checked::Batch(checks) => checks,
         };
-        if first != next {
-            let why = if first > next {
+        if checks.first != next {
+            let why = if checks.first > next {
                 "gap before batch"
             } else {
                 "batches overlap"
@@ -222,74 +363,47 @@ fn walk_with_hashes(
                 head,
                 next - 1,
                 next,
-                format!("缺失或重叠 / {why} starting at {first}"),
+                format!("缺失或重叠 / {why} starting at {}", checks.first),
             )));
         }
-        let records = match frame::split(first, &value) {
-            Ok(records) => records,
-            Err(error) => {
+        if let Some(found) = checks.first_prev_hash {
+            if found != prev_hash {
                 return Ok(Err(broken(
                     head,
                     next - 1,
-                    error.position().unwrap_or(next),
-                    error.to_string(),
-                )))
+                    next,
+                    broken_link(&found.0, &prev_hash, next),
+                )));
             }
-        };
-        // Hashed by a hashing thread from these very bytes; should that have failed, here.
-        let hashes = hashes
-            .filter(|hashes| hashes.len() == records.len())
-            .unwrap_or_else(|| records.iter().map(|bytes| record_hash(bytes)).collect());
-        for (bytes, hash) in records.into_iter().zip(hashes) {
+        }
+        for (range, version) in &checks.streams {
             let position = next;
-            if position > total {
-                break 'batches;
-            }
-            let fail = |reason: String| Ok(Err(broken(head, position - 1, position, reason)));
-            let view = match scan::view(bytes) {
-                Ok(view) => view,
-                Err(reason) => {
-                    return fail(format!("记录无法解码 / record does not decode: {reason}"))
-                }
-            };
-            if view.position != position {
-                return fail(format!(
-                    "记录位置不符 / record says it is position {}",
-                    view.position
-                ));
-            }
-            if view.prev_hash != &prev_hash.0 {
-                return fail(format!(
-                    "链断裂 / previous hash {} does not match {prev_hash} (record {} or this one was altered)",
-                    hex::encode(view.prev_hash),
-                    position - 1
-                ));
-            }
-            let previous = match versions.get_mut(view.stream) {
-                Some(version) => std::mem::replace(version, view.stream_version),
+            let stream = std::str::from_utf8(&checks.value[range.clone()])
+                .expect("checked as UTF-8 by the checking thread");
+            let previous = match versions.get_mut(stream) {
+                Some(latest) => std::mem::replace(latest, *version),
                 None => {
-                    versions.insert(view.stream.into(), view.stream_version);
+                    versions.insert(stream.into(), *version);
                     0
                 }
             };
-            if view.stream_version != previous + 1 {
-                return fail(format!(
-                    "流版本不连续 / stream {} jumps from version {previous} to {}",
-                    view.stream, view.stream_version
-                ));
+            if *version != previous + 1 {
+                return Ok(Err(broken(
+                    head,
+                    position - 1,
+                    position,
+                    format!(
+                        "流版本不连续 / stream {stream} jumps from version {previous} to {version}"
+                    ),
+                )));
             }
-            events.add(&[view.event_id], position);
-            let length = (view.stream.len() as u16).to_be_bytes();
-            streams.add(
-                &[
-                    &length,
-                    view.stream.as_bytes(),
-                    &view.stream_version.to_be_bytes(),
-                ],
-                position,
-            );
-            prev_hash = hash;
             next += 1;
+        }
+        if let Some(last) = checks.last_hash {
+            prev_hash = last;
+        }
+        if let Some((position, reason)) = checks.failure {
+            return Ok(Err(broken(head, position - 1, position, reason)));
         }
         progress(next - 1, total);
     }
@@ -311,7 +425,7 @@ fn walk_with_hashes(
         )));
     }
     progress(total, total);
-    Ok(Ok(Walked { events, streams }))
+    Ok(Ok(()))
 }
 
 /// Sums every index entry that points at most at the head (entries past it belong to a

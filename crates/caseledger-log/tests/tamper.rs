@@ -173,3 +173,72 @@ fn a_well_formed_head_with_another_hash_is_named_by_position() {
     let error = Ledger::open(dir.path(), LedgerOptions::new(ORIGIN)).unwrap_err();
     assert_eq!(position_of(&error), 10, "{error}");
 }
+
+/// Rewrites records `from..=10` of a ledger of ten through `edit`, then re-chains them and the
+/// head file as a forger who knows the format would: every hash recomputed, so only the
+/// record-level checks can notice.
+fn forge_from(dir: &Path, from: u64, edit: impl Fn(&mut caseledger_record::Record)) {
+    let (db, log) = raw_log(dir);
+    let previous = log.get((from - 1).to_be_bytes()).unwrap().unwrap();
+    let mut prev_hash = caseledger_record::record_hash(&previous[4..]);
+    for position in from..=10 {
+        let key = position.to_be_bytes();
+        let value = log.get(key).unwrap().unwrap();
+        let mut record = caseledger_record::Record::decode(&value[4..]).unwrap();
+        record.prev_hash = prev_hash;
+        if position == from {
+            edit(&mut record);
+        }
+        let bytes = record.encode();
+        prev_hash = caseledger_record::record_hash(&bytes);
+        let mut value = (bytes.len() as u32).to_le_bytes().to_vec();
+        value.extend_from_slice(&bytes);
+        log.insert(key, value).unwrap();
+    }
+    db.flush().unwrap();
+    let text = format!(
+        "caseledger-head 1\nposition 10\nhash {}\n",
+        hex::encode(prev_hash.0)
+    );
+    let check = blake3::hash(text.as_bytes()).to_hex();
+    let mut head = format!("{text}check {check}\n").into_bytes();
+    head.resize(511, b' ');
+    head.push(b'\n');
+    std::fs::write(dir.join(HEAD_FILE_NAME), head).unwrap();
+}
+
+/// Opens the forged ledger, checking only the last record's link on open (the forged chain is
+/// consistent, so that passes), and returns the position and reason that full verification
+/// names, or that opening names when a read on the way (the index rebuild reads records by
+/// position) already refuses.
+fn named_after_forgery(dir: &Path) -> (u64, String) {
+    let mut options = LedgerOptions::new(ORIGIN);
+    options.tail_check_records = 1;
+    let ledger = match Ledger::open(dir, options) {
+        Ok(ledger) => ledger,
+        Err(error) => return (position_of(&error), error.to_string()),
+    };
+    let report = ledger.verify(|_, _| {}).unwrap();
+    assert!(!report.ok, "{report:?}");
+    (report.broken_at.unwrap(), report.reason.unwrap())
+}
+
+#[test]
+fn a_rechained_skipped_stream_version_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    forge_from(dir.path(), 6, |record| record.stream_version += 1);
+    let (position, reason) = named_after_forgery(dir.path());
+    assert_eq!(position, 6, "{reason}");
+    assert!(reason.contains("version"), "{reason}");
+}
+
+#[test]
+fn a_rechained_record_claiming_another_position_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    ledger_of_ten(dir.path());
+    forge_from(dir.path(), 4, |record| record.position = 40);
+    let (position, reason) = named_after_forgery(dir.path());
+    assert_eq!(position, 4, "{reason}");
+    assert!(reason.contains("position"), "{reason}");
+}
