@@ -17,7 +17,7 @@
 //! rebuilt from the log records after the last run: the runs are derived data, the log is the
 //! truth.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash as _, Hasher};
 use std::sync::Arc;
 
@@ -303,6 +303,12 @@ pub(crate) struct Index {
     run_position: u64,
     /// Every position up to this one is in a run or the memtable.
     position: u64,
+    /// The latest version and its position of every stream in the streams memtable, and of
+    /// the frozen one while it is being written: "the current version of this stream" is
+    /// asked for every act and every read of a case, and a hash lookup answers it without two
+    /// ordered searches over byte-string keys.
+    latest: HashMap<Box<str>, (u64, u64)>,
+    latest_frozen: Option<Arc<HashMap<Box<str>, (u64, u64)>>>,
 }
 
 fn corrupt_index(reason: &str) -> Error {
@@ -406,6 +412,8 @@ impl Index {
             },
             run_position: 0,
             position: 0,
+            latest: HashMap::new(),
+            latest_frozen: None,
         };
         let mut positions = [Vec::new(), Vec::new()];
         for (slot, kind) in [Kind::Events, Kind::Streams].into_iter().enumerate() {
@@ -485,6 +493,12 @@ impl Index {
         self.streams
             .memtable
             .insert(keys::stream_key(stream, version), position);
+        match self.latest.get_mut(stream) {
+            Some(latest) => *latest = (version, position),
+            None => {
+                self.latest.insert(stream.into(), (version, position));
+            }
+        }
         self.position = position;
     }
 
@@ -499,6 +513,7 @@ impl Index {
         let streams = Arc::new(std::mem::take(&mut self.streams.memtable));
         self.events.frozen = Some(events.clone());
         self.streams.frozen = Some(streams.clone());
+        self.latest_frozen = Some(Arc::new(std::mem::take(&mut self.latest)));
         Some(FrozenRun {
             tree: self.tree.clone(),
             number: self.events.runs.len() as u64 + 1,
@@ -515,6 +530,7 @@ impl Index {
         self.streams.runs.push(stored.streams);
         self.events.frozen = None;
         self.streams.frozen = None;
+        self.latest_frozen = None;
         self.run_position = stored.last_position;
     }
 
@@ -556,20 +572,17 @@ impl Index {
 
     /// The latest version of a stream with its position, if any.
     pub(crate) fn stream_latest(&self, stream: &str) -> Result<Option<(u64, u64)>, Error> {
-        let from = keys::stream_key(stream, 0);
-        let to = keys::stream_key(stream, u64::MAX);
-        let side = &self.streams;
-        for entries in [Some(&side.memtable), side.frozen.as_deref()]
+        for latest in [Some(&self.latest), self.latest_frozen.as_deref()]
             .into_iter()
             .flatten()
         {
-            if let Some((key, position)) = entries.range(from.clone()..=to.clone()).next_back() {
-                return Ok(Some((
-                    keys::version_of_stream_key(key).unwrap_or(0),
-                    *position,
-                )));
+            if let Some(found) = latest.get(stream) {
+                return Ok(Some(*found));
             }
         }
+        let from = keys::stream_key(stream, 0);
+        let to = keys::stream_key(stream, u64::MAX);
+        let side = &self.streams;
         let hashes = hash_pair(&keys::stream_prefix(stream));
         for run in side.runs.iter().rev() {
             if run.bloom.contains(hashes) {
@@ -694,6 +707,53 @@ mod tests {
             );
         }
         assert_eq!(index.event(&[0xEE; 16]).unwrap(), None);
+    }
+
+    /// The latest version of a stream is the same answer whether it sits in the memtable, in
+    /// a frozen memtable being written, or only in a run.
+    #[test]
+    fn stream_latest_is_right_in_the_memtable_the_frozen_one_and_the_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let mut index = Index::load(db.open_tree("index").unwrap()).unwrap();
+        let mut expected: HashMap<String, (u64, u64)> = HashMap::new();
+        let mut add = |index: &mut Index, position: u64, stream: String| {
+            let version = expected.get(&stream).map_or(1, |(version, _)| version + 1);
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&position.to_le_bytes());
+            index.add(position, &id, &stream, version);
+            expected.insert(stream, (version, position));
+            expected.clone()
+        };
+        let check = |index: &Index, expected: &HashMap<String, (u64, u64)>| {
+            for (stream, latest) in expected {
+                assert_eq!(
+                    index.stream_latest(stream).unwrap(),
+                    Some(*latest),
+                    "{stream}"
+                );
+            }
+            assert_eq!(index.stream_latest("case/none").unwrap(), None);
+        };
+        let mut seen = HashMap::new();
+        for position in 1..=RUN_RECORDS {
+            seen = add(&mut index, position, format!("case/{}", position % 37));
+        }
+        check(&index, &seen);
+        let frozen = index.freeze().expect("a run is due");
+        // Frozen, not yet written: the answers come from the frozen map.
+        seen = add(&mut index, RUN_RECORDS + 1, "case/5".into());
+        seen = add(&mut index, RUN_RECORDS + 2, "firm/new".into());
+        check(&index, &seen);
+        let stored = frozen.store().unwrap();
+        index.install(stored);
+        // Installed: streams of the run alone are answered from the run.
+        check(&index, &seen);
+        let reloaded = Index::load(db.open_tree("index").unwrap()).unwrap();
+        assert_eq!(
+            reloaded.stream_latest("case/6").unwrap(),
+            seen.get("case/6").copied()
+        );
     }
 
     /// Loading reads each run's summary and seeks past its chunks; chunks left without a
