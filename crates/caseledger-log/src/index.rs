@@ -307,9 +307,12 @@ pub(crate) struct Index {
     /// the frozen one while it is being written: "the current version of this stream" is
     /// asked for every act and every read of a case, and a hash lookup answers it without two
     /// ordered searches over byte-string keys.
-    latest: HashMap<Box<str>, (u64, u64)>,
-    latest_frozen: Option<Arc<HashMap<Box<str>, (u64, u64)>>>,
+    latest: Latest,
+    latest_frozen: Option<Arc<Latest>>,
 }
+
+/// Stream → (latest version, its position).
+type Latest = HashMap<Box<str>, (u64, u64)>;
 
 fn corrupt_index(reason: &str) -> Error {
     Error::corrupt(0, format!("index: {reason} / 索引损坏"))
@@ -742,7 +745,7 @@ mod tests {
         check(&index, &seen);
         let frozen = index.freeze().expect("a run is due");
         // Frozen, not yet written: the answers come from the frozen map.
-        seen = add(&mut index, RUN_RECORDS + 1, "case/5".into());
+        add(&mut index, RUN_RECORDS + 1, "case/5".into());
         seen = add(&mut index, RUN_RECORDS + 2, "firm/new".into());
         check(&index, &seen);
         let stored = frozen.store().unwrap();
