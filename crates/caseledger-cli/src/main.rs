@@ -16,6 +16,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the C library's allocator: the writer, the projections and the
+/// request handlers make many small, short-lived allocations on few cores.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 监管案件账本命令行 / The caseledger command line.
 #[derive(Parser, Debug)]
 #[command(name = "caseledger", version, about)]
