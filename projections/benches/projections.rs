@@ -17,6 +17,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ use caseledger_log::{Ledger, LedgerOptions};
 use caseledger_projections::case_status::CaseQueries;
 use caseledger_projections::workload::WorkloadQueries;
 use caseledger_projections::{
-    all, KvStore, Options, PageRequest, Projections, Reader, RecordSource,
+    all, KvStore, KvTree, Options, PageRequest, Projections, Reader, RecordSource, Scan,
+    StoreError, Writes,
 };
 use chrono::NaiveDate;
 
@@ -142,6 +144,61 @@ fn incremental(ledger: &Ledger, batches: u64) {
     );
 }
 
+/// A store that counts what is written through it: storage keys and bytes (keys and
+/// values) per batch applied. Unlike time, the count does not depend on the machine's load.
+struct Counting {
+    inner: Arc<dyn KvStore>,
+    written: Arc<[AtomicU64; 2]>,
+}
+
+struct CountingTree {
+    inner: Arc<dyn KvTree>,
+    written: Arc<[AtomicU64; 2]>,
+}
+
+impl KvStore for Counting {
+    fn open_tree(&self, name: &str) -> Result<Arc<dyn KvTree>, StoreError> {
+        Ok(Arc::new(CountingTree {
+            inner: self.inner.open_tree(name)?,
+            written: self.written.clone(),
+        }))
+    }
+
+    fn drop_tree(&self, name: &str) -> Result<bool, StoreError> {
+        self.inner.drop_tree(name)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+}
+
+impl KvTree for CountingTree {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+
+    fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Scan,
+    ) -> Result<(), StoreError> {
+        self.inner.scan(start, end, visit)
+    }
+
+    fn apply_batch(&self, writes: Writes) -> Result<(), StoreError> {
+        let bytes: usize = writes
+            .entries
+            .iter()
+            .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len))
+            .sum();
+        self.written[0].fetch_add(writes.len() as u64, Ordering::Relaxed);
+        self.written[1].fetch_add(bytes as u64, Ordering::Relaxed);
+        self.inner.apply_batch(writes)
+    }
+}
+
 /// The first `head` records of a ledger: what catch-up reads to warm the per-batch bench.
 struct Prefix<'a> {
     ledger: &'a Ledger,
@@ -170,7 +227,11 @@ impl RecordSource for Prefix<'_> {
 fn small_batches(ledger: &Ledger, warm: u64, batch_records: usize, batches: usize) {
     let folder = tempfile::tempdir().expect("temp dir");
     let own = Ledger::open(folder.path(), LedgerOptions::new(ORIGIN)).expect("ledger opens");
-    let store: Arc<dyn KvStore> = Arc::new(own.store());
+    let written: Arc<[AtomicU64; 2]> = Arc::default();
+    let store: Arc<dyn KvStore> = Arc::new(Counting {
+        inner: Arc::new(own.store()),
+        written: written.clone(),
+    });
     let warm = warm.min(ledger.head().position.saturating_sub(1));
     let started = Instant::now();
     let (mut projections, _) = Projections::open(
@@ -193,6 +254,7 @@ fn small_batches(ledger: &Ledger, warm: u64, batch_records: usize, batches: usiz
         .map(|stored| stored.record)
         .collect();
     let mut samples = Vec::with_capacity(batches);
+    let written_before = [0, 1].map(|index| written[index].load(Ordering::Relaxed));
     let cpu_before = cpu_seconds();
     let started = Instant::now();
     for batch in records.chunks(batch_records) {
@@ -202,6 +264,13 @@ fn small_batches(ledger: &Ledger, warm: u64, batch_records: usize, batches: usiz
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_seconds();
+    let [keys, bytes] =
+        [0, 1].map(|index| written[index].load(Ordering::Relaxed) - written_before[index]);
+    println!(
+        "per-batch apply writes per record: {:.1} storage keys, {:.0} bytes",
+        keys as f64 / records.len().max(1) as f64,
+        bytes as f64 / records.len().max(1) as f64
+    );
     let count = samples.len();
     report(
         &format!(
