@@ -299,15 +299,11 @@ impl PagedTree {
         for (key, value) in changes {
             // Changes come in key order, so a change at or before the current page's key
             // falls in it; past it, the next page is one seek away.
-            let page_key = match &current {
-                Some(page_key) if key <= *page_key => page_key.clone(),
-                _ => {
-                    let page_key = self.touch(&key, prefix, &tail, &mut pages)?;
-                    current = Some(page_key.clone());
-                    page_key
-                }
-            };
-            let page = pages.get_mut(&page_key).expect("loaded above");
+            if !matches!(&current, Some(page_key) if key <= *page_key) {
+                current = Some(self.touch(&key, prefix, &tail, &mut pages)?);
+            }
+            let page_key = current.as_ref().expect("set above");
+            let page = pages.get_mut(page_key).expect("loaded above");
             page.changes.push((key, value));
         }
         // Re-cut: every page ends at a boundary entry, except the tail. The entries after a

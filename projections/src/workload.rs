@@ -28,7 +28,7 @@ use crate::Error;
 /// The projection's name.
 pub const NAME: &str = "workload";
 /// Bump when the stored form or the fold changes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The longest period one workload query sums, in days.
 pub const PERIOD_DAYS_MAX: i64 = 3_660;
@@ -157,10 +157,13 @@ pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
     crate::paged::by_tag(
         key,
         &[
-            (b"k/", 16),
+            // The writer rewrites a whole page for each entry a batch changes: most
+            // records change their case (`k/`) and move it in the due queue (`o/`, few:
+            // open cases only), so those pages are small (version 3; 16 and 64 before).
+            (b"k/", 8),
             (b"n/", 16),
             (b"d/", 16),
-            (b"o/", 64),
+            (b"o/", 8),
             (b"w/", 64),
         ],
     )
