@@ -32,6 +32,11 @@ use chrono::NaiveDate;
 
 const ORIGIN: &str = "caseledger.bench/anhua";
 
+/// The allocator of the `caseledger` binary, which runs the projections in production (the
+/// writer's per-batch apply and rebuilds): the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn build_ledger(dir: &Path, records: usize) {
     let rules = support::rules();
     let started = Instant::now();
