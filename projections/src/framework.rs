@@ -391,6 +391,25 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send> IndexedTable<V> {
         Ok(self.slot(key, |_| true).value.insert(value))
     }
 
+    /// The value under `key`, to change and hand back to [`IndexedTable::put_if_changed`]
+    /// (`None` if there is none). A value already changed since the last flush is written
+    /// by it anyway, so it is moved out rather than cloned (in a rebuild, every value after
+    /// its first record); a clean one is cloned, so that the put can tell whether it
+    /// changed. Until it is put back, a moved value reads as absent: a fold that fails in
+    /// between leaves a cache that must be discarded, as every failed fold's is.
+    pub fn take_for_update(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<V>, Error>
+    where
+        V: Clone,
+    {
+        self.load(tx, key)?;
+        let slot = self.slot(key, |_| false);
+        Ok(if slot.dirty {
+            slot.value.take()
+        } else {
+            slot.value.clone()
+        })
+    }
+
     /// Sets the value under `key` unless it already holds an equal one. A record that
     /// leaves a value as it was then writes nothing: no encoding, no index diff, and no
     /// page re-cut in the commit.

@@ -292,13 +292,12 @@ impl MeasuresProjection {
             self.cases.put(tx, &key, measure)?;
             return Ok(());
         }
-        let Some(measure) = self.cases.get(tx, &key)? else {
+        let Some(mut measure) = self.cases.take_for_update(tx, &key)? else {
             return Err(Error::Decode {
                 position: event.position,
                 message: format!("act {} on unknown case {case}", event.kind),
             });
         };
-        let mut measure = measure.clone();
         let month = measure.month.clone();
         match fact {
             CaseFact::Dispatched { unit } | CaseFact::Transferred { to: unit } => {

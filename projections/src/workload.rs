@@ -255,13 +255,12 @@ impl WorkloadProjection {
             self.cases.put(tx, &key, work)?;
             return Ok(());
         }
-        let Some(work) = self.cases.get(tx, &key)? else {
+        let Some(mut work) = self.cases.take_for_update(tx, &key)? else {
             return Err(Error::Decode {
                 position: event.position,
                 message: format!("act {} on unknown case {case}", event.kind),
             });
         };
-        let mut work = work.clone();
         let before = work.bucket();
         let at = event.at_us;
         let holder = work.unit.clone();
