@@ -172,6 +172,10 @@ const CHECKED_BATCHES_AHEAD: usize = 64;
 /// Checking threads at most.
 const CHECKING_THREADS_MAX: usize = 4;
 
+/// Lookups of each batch's key while reading, so that sled's cache evicts what the walk has
+/// passed (see [`read_batches`]).
+const CACHE_TOUCHES_PER_BATCH: usize = 2;
+
 /// A batch as read from the log tree.
 type LogItem = sled::Result<(sled::IVec, sled::IVec)>;
 
@@ -189,6 +193,19 @@ fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSen
             },
             Err(_) => true,
         };
+        if let Ok((key, _)) = &item {
+            // sled 0.34 evicts from its cache only when one of its 256 shards has queued 64
+            // accesses, and a scan touches each leaf once or twice: a whole-log walk kept
+            // everything it read (1.5 GB at 12.5 million records). A lookup of the key just
+            // read counts as an access to every node on its path, the new leaf included, so
+            // the shards of the leaves behind the scan fill up and sled evicts them down to
+            // its cache capacity as the walk goes (610 MB at 12.5 million records; the walk
+            // was faster too, the kernel no longer zeroing fresh pages for every leaf). The
+            // lookups are of cached nodes: no I/O.
+            for _ in 0..CACHE_TOUCHES_PER_BATCH {
+                let _ = shared.log.get(key);
+            }
+        }
         if inputs[batch % inputs.len()].send(item).is_err() || last {
             return;
         }
@@ -215,8 +232,9 @@ struct BatchChecks {
     first_prev_hash: Option<Hash>,
     /// The hash of the last sound record.
     last_hash: Option<Hash>,
-    /// Each sound record's stream (a byte range of `value`) and stream version, in order.
-    streams: Vec<(std::ops::Range<usize>, u64)>,
+    /// Each sound record's stream (its [`stream_id`] and a byte range of `value`, for the
+    /// report) and stream version, in order.
+    streams: Vec<(u128, std::ops::Range<usize>, u64)>,
     /// The first record that is not sound on its own: its position and why.
     failure: Option<(u64, String)>,
 }
@@ -315,12 +333,23 @@ fn check_batch(
             position,
         );
         let start = view.stream.as_ptr() as usize - base;
-        checks
-            .streams
-            .push((start..start + view.stream.len(), view.stream_version));
+        checks.streams.push((
+            stream_id(view.stream),
+            start..start + view.stream.len(),
+            view.stream_version,
+        ));
         checks.last_hash = Some(record_hash(bytes));
     }
     checks
+}
+
+/// A stream's name as 128 bits of its blake3 hash: the walk keeps one version per stream, and
+/// at 12.5 million records (1.5 million streams) the names themselves cost about 150 MB of
+/// the walk's memory, the hashes a third of that. Two streams sharing an id would take 2^64
+/// work to find; a chance one is about 2^-88 at that size.
+fn stream_id(stream: &str) -> u128 {
+    let hash = blake3::hash(stream.as_bytes());
+    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
 }
 
 fn broken_link(found: &[u8; 32], expected: &Hash, position: u64) -> String {
@@ -340,7 +369,7 @@ fn walk_checked(
     let total = head.position;
     let mut next = 1u64;
     let mut prev_hash = shared.genesis;
-    let mut versions: HashMap<Box<str>, u64> = HashMap::new();
+    let mut versions: HashMap<u128, u64> = HashMap::new();
     progress(0, total);
     // The checking threads end once the reader has; then so does the walk.
     let batches = (0..).map_while(|batch: usize| checked[batch % checked.len()].recv().ok());
@@ -376,18 +405,11 @@ fn walk_checked(
                 )));
             }
         }
-        for (range, version) in &checks.streams {
+        for (id, range, version) in &checks.streams {
             let position = next;
-            let stream = std::str::from_utf8(&checks.value[range.clone()])
-                .expect("checked as UTF-8 by the checking thread");
-            let previous = match versions.get_mut(stream) {
-                Some(latest) => std::mem::replace(latest, *version),
-                None => {
-                    versions.insert(stream.into(), *version);
-                    0
-                }
-            };
+            let previous = versions.insert(*id, *version).unwrap_or(0);
             if *version != previous + 1 {
+                let stream = String::from_utf8_lossy(&checks.value[range.clone()]);
                 return Ok(Err(broken(
                     head,
                     position - 1,
