@@ -8,9 +8,9 @@
 //! built) it is rebuilt into a shadow generation and swapped in by one write, so a crash in
 //! the middle leaves the old generation serving and the rebuild resumes on the next open.
 //!
-//! Entries are stored in content-defined pages of a few dozen ([`paged`]), so a rebuild of a
-//! million records writes about a hundred thousand storage keys; projections and queries see
-//! single entries.
+//! Entries are stored in content-defined pages of 4 to 64 ([`paged`]), so a rebuild of a
+//! million records writes under two hundred thousand storage keys; projections and queries
+//! see single entries.
 //!
 //! Reading goes through [`Reader`], which is cheap to clone and safe to share.
 //!

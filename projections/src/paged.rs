@@ -4,7 +4,9 @@
 //! value's size), and a projection of a million records has a million and a half small
 //! entries. [`PagedTree`] keeps the logical view every projection and query uses (ordered
 //! keys and values, [`KvTree`]) and stores the entries of each *class* of keys (all keys
-//! under one tag such as `c/` or `i/`) in pages of a few dozen entries.
+//! under one tag such as `c/` or `i/`) in pages of 4 to 64 entries. The writer rewrites a
+//! whole page for each entry a batch changes, so a class that most records change at random
+//! places gets small pages, one that grows at an end or holds most entries larger ones.
 //!
 //! Pages are content-defined, so their bounds depend only on which entries exist, never on
 //! the order they were written in: an entry whose key hashes (FNV-1a, 64 bits) to a multiple
