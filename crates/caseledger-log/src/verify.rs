@@ -172,10 +172,6 @@ const CHECKED_BATCHES_AHEAD: usize = 64;
 /// Checking threads at most.
 const CHECKING_THREADS_MAX: usize = 4;
 
-/// Lookups of each batch's key while reading, so that sled's cache evicts what the walk has
-/// passed (see [`read_batches`]).
-const CACHE_TOUCHES_PER_BATCH: usize = 2;
-
 /// A batch as read from the log tree.
 type LogItem = sled::Result<(sled::IVec, sled::IVec)>;
 
@@ -194,17 +190,7 @@ fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSen
             Err(_) => true,
         };
         if let Ok((key, _)) = &item {
-            // sled 0.34 evicts from its cache only when one of its 256 shards has queued 64
-            // accesses, and a scan touches each leaf once or twice: a whole-log walk kept
-            // everything it read (1.5 GB at 12.5 million records). A lookup of the key just
-            // read counts as an access to every node on its path, the new leaf included, so
-            // the shards of the leaves behind the scan fill up and sled evicts them down to
-            // its cache capacity as the walk goes (610 MB at 12.5 million records; the walk
-            // was faster too, the kernel no longer zeroing fresh pages for every leaf). The
-            // lookups are of cached nodes: no I/O.
-            for _ in 0..CACHE_TOUCHES_PER_BATCH {
-                let _ = shared.log.get(key);
-            }
+            read::let_cache_evict(shared, key);
         }
         if inputs[batch % inputs.len()].send(item).is_err() || last {
             return;
