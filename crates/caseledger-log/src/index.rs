@@ -40,19 +40,27 @@ pub(crate) enum Kind {
     Streams = 2,
 }
 
-/// Chunk key: kind, run number (u64 BE), chunk number (u32 BE).
-fn chunk_key(kind: Kind, run: u64, chunk: u32) -> [u8; 13] {
+/// Base runs merged into one level-1 run.
+pub(crate) const MERGE_RUNS: usize = 8;
+
+/// The first byte of a run's keys: the kind, plus 0x10 for level 1 (merged runs).
+fn prefix(kind: Kind, level: u8) -> u8 {
+    kind as u8 | (level << 4)
+}
+
+/// Chunk key: kind and level, run number (u64 BE), chunk number (u32 BE).
+fn chunk_key(prefix: u8, run: u64, chunk: u32) -> [u8; 13] {
     let mut key = [0u8; 13];
-    key[0] = kind as u8;
+    key[0] = prefix;
     key[1..9].copy_from_slice(&run.to_be_bytes());
     key[9..].copy_from_slice(&chunk.to_be_bytes());
     key
 }
 
-/// Summary key: kind, run number (u64 BE).
-fn summary_key(kind: Kind, run: u64) -> [u8; 9] {
+/// Summary key: kind and level, run number (u64 BE).
+fn summary_key(prefix: u8, run: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
-    key[0] = kind as u8;
+    key[0] = prefix;
     key[1..].copy_from_slice(&run.to_be_bytes());
     key
 }
@@ -100,7 +108,11 @@ impl Bloom {
 /// What is kept in memory of one run.
 #[derive(Debug, Clone)]
 struct Run {
+    /// 0 for a run of one memtable, 1 for a merge of [`MERGE_RUNS`] of them.
+    level: u8,
     number: u64,
+    /// The first position whose entries it holds.
+    first_position: u64,
     /// The last position whose entries it holds.
     last_position: u64,
     /// The first key of each chunk.
@@ -108,9 +120,9 @@ struct Run {
     bloom: Bloom,
 }
 
-fn encode_summary(run: &Run, first_position: u64) -> Vec<u8> {
+fn encode_summary(run: &Run) -> Vec<u8> {
     let mut out = Vec::new();
-    out.extend_from_slice(&first_position.to_be_bytes());
+    out.extend_from_slice(&run.first_position.to_be_bytes());
     out.extend_from_slice(&run.last_position.to_be_bytes());
     out.extend_from_slice(&(run.fences.len() as u32).to_be_bytes());
     for fence in &run.fences {
@@ -148,7 +160,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode_summary(number: u64, bytes: &[u8]) -> Option<(u64, Run)> {
+fn decode_summary(level: u8, number: u64, bytes: &[u8]) -> Option<Run> {
     let mut reader = Reader { bytes };
     let first_position = reader.u64()?;
     let last_position = reader.u64()?;
@@ -166,15 +178,14 @@ fn decode_summary(number: u64, bytes: &[u8]) -> Option<(u64, Run)> {
     if !reader.bytes.is_empty() || bits.is_empty() {
         return None;
     }
-    Some((
+    Some(Run {
+        level,
+        number,
         first_position,
-        Run {
-            number,
-            last_position,
-            fences,
-            bloom: Bloom { bits },
-        },
-    ))
+        last_position,
+        fences,
+        bloom: Bloom { bits },
+    })
 }
 
 /// Entries of a chunk value: (u16 BE key length, key, u64 BE position) repeated.
@@ -212,11 +223,12 @@ fn bloom_key(kind: Kind, key: &[u8]) -> &[u8] {
 }
 
 /// Builds a run from sorted entries: chunk values and the in-memory summary.
-fn build_run(
+fn build_run<'a>(
     kind: Kind,
-    entries: &Entries,
+    entries: impl ExactSizeIterator<Item = (&'a [u8], u64)>,
+    level: u8,
     number: u64,
-    last_position: u64,
+    (first_position, last_position): (u64, u64),
 ) -> (Vec<Vec<u8>>, Run) {
     let mut bloom = Bloom::new(entries.len());
     let mut chunks: Vec<Vec<u8>> = Vec::new();
@@ -224,7 +236,7 @@ fn build_run(
     let mut current = Vec::with_capacity(CHUNK_BYTES + 512);
     for (key, position) in entries {
         if current.is_empty() {
-            fences.push(key.clone());
+            fences.push(key.to_vec());
         }
         current.extend_from_slice(&(key.len() as u16).to_be_bytes());
         current.extend_from_slice(key);
@@ -238,12 +250,32 @@ fn build_run(
         chunks.push(current);
     }
     let run = Run {
+        level,
         number,
+        first_position,
         last_position,
         fences,
         bloom,
     };
     (chunks, run)
+}
+
+/// Writes runs of both kinds: all chunks in one sled batch, then both summaries in another,
+/// so a summary is never there without its chunks, and a crash loses both kinds' runs or
+/// neither.
+fn store_runs(tree: &sled::Tree, runs: &[(Kind, Vec<Vec<u8>>, &Run)]) -> Result<(), Error> {
+    let mut chunks = sled::Batch::default();
+    let mut summaries = sled::Batch::default();
+    for (kind, values, run) in runs {
+        let prefix = prefix(*kind, run.level);
+        for (chunk, value) in values.iter().enumerate() {
+            chunks.insert(&chunk_key(prefix, run.number, chunk as u32)[..], &value[..]);
+        }
+        summaries.insert(&summary_key(prefix, run.number)[..], encode_summary(run));
+    }
+    tree.apply_batch(chunks)?;
+    tree.apply_batch(summaries)?;
+    Ok(())
 }
 
 /// Memtables taken out of the index, to be written as a run without holding its lock.
@@ -267,29 +299,87 @@ impl FrozenRun {
     /// Writes the run: all chunks in one sled batch, then both summaries in another, so a
     /// summary is never there without its chunks.
     pub(crate) fn store(&self) -> Result<StoredRun, Error> {
-        let mut chunks = sled::Batch::default();
-        let mut summaries = sled::Batch::default();
-        let mut runs = Vec::new();
-        for (kind, entries) in [(Kind::Events, &self.events), (Kind::Streams, &self.streams)] {
-            let (values, run) = build_run(kind, entries, self.number, self.last_position);
-            for (chunk, value) in values.into_iter().enumerate() {
-                chunks.insert(&chunk_key(kind, self.number, chunk as u32)[..], value);
-            }
-            summaries.insert(
-                &summary_key(kind, self.number)[..],
-                encode_summary(&run, self.first_position),
-            );
-            runs.push(run);
-        }
-        self.tree.apply_batch(chunks)?;
-        self.tree.apply_batch(summaries)?;
-        let streams = runs.pop().expect("two runs");
-        let events = runs.pop().expect("two runs");
+        let span = (self.first_position, self.last_position);
+        let build = |kind, entries: &Entries| {
+            let entries = entries
+                .iter()
+                .map(|(key, position)| (key.as_slice(), *position));
+            build_run(kind, entries, 0, self.number, span)
+        };
+        let (event_chunks, events) = build(Kind::Events, &self.events);
+        let (stream_chunks, streams) = build(Kind::Streams, &self.streams);
+        store_runs(
+            &self.tree,
+            &[
+                (Kind::Events, event_chunks, &events),
+                (Kind::Streams, stream_chunks, &streams),
+            ],
+        )?;
         Ok(StoredRun {
             last_position: self.last_position,
             events,
             streams,
         })
+    }
+}
+
+/// Base runs to merge into one level-1 run, read and written without the index's lock.
+pub(crate) struct Merge {
+    tree: sled::Tree,
+    events: Vec<Run>,
+    streams: Vec<Run>,
+}
+
+/// A merged run written to sled, to be installed in the index.
+pub(crate) struct StoredMerge {
+    events: Run,
+    streams: Run,
+}
+
+impl Merge {
+    /// Reads the base runs' entries, sorts them into one run and writes it (its chunks, then
+    /// both summaries, as for a base run). The base runs are left as they are.
+    pub(crate) fn store(&self) -> Result<StoredMerge, Error> {
+        let build = |kind: Kind, runs: &[Run]| -> Result<(Vec<Vec<u8>>, Run), Error> {
+            let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+                return Err(corrupt_index("an empty merge"));
+            };
+            let mut values = Vec::new();
+            for run in runs {
+                for chunk in 0..run.fences.len() {
+                    let key = chunk_key(prefix(kind, run.level), run.number, chunk as u32);
+                    values.push(
+                        self.tree
+                            .get(key)?
+                            .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?,
+                    );
+                }
+            }
+            let mut entries = Vec::new();
+            for value in &values {
+                entries.extend(
+                    decode_chunk(value).ok_or_else(|| corrupt_index("a chunk does not decode"))?,
+                );
+            }
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let span = (first.first_position, last.last_position);
+            Ok(build_run(kind, entries.into_iter(), 1, first.number, span))
+        };
+        let (event_chunks, events) = build(Kind::Events, &self.events)?;
+        let (stream_chunks, streams) = build(Kind::Streams, &self.streams)?;
+        if (events.first_position, events.last_position)
+            != (streams.first_position, streams.last_position)
+        {
+            return Err(corrupt_index("the two indexes cover different runs"));
+        }
+        store_runs(
+            &self.tree,
+            &[
+                (Kind::Events, event_chunks, &events),
+                (Kind::Streams, stream_chunks, &streams),
+            ],
+        )?;
+        Ok(StoredMerge { events, streams })
     }
 }
 
@@ -309,6 +399,8 @@ pub(crate) struct Index {
     /// ordered searches over byte-string keys.
     latest: Latest,
     latest_frozen: Option<Arc<Latest>>,
+    /// The number of the next base run (numbers are never reused: merged base runs stay).
+    next_run: u64,
 }
 
 /// Stream → (latest version, its position).
@@ -338,7 +430,11 @@ impl Side {
                 break;
             }
             let value = tree
-                .get(chunk_key(self.kind, run.number, chunk as u32))?
+                .get(chunk_key(
+                    prefix(self.kind, run.level),
+                    run.number,
+                    chunk as u32,
+                ))?
                 .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
             let entries =
                 decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
@@ -395,6 +491,46 @@ impl Side {
     }
 }
 
+/// Every run summary of one kind and level, in run-number order. Summaries have 9-byte keys;
+/// chunks 13-byte ones. Both start with the kind-and-level byte, and a run's summary sorts
+/// right before its chunks. Only the summaries are read: after each, the scan jumps past its
+/// run's chunks (scanning them all would read the whole index at every open: 11 s and 960 MB
+/// at 10 million records).
+fn read_summaries(tree: &sled::Tree, kind: Kind, level: u8) -> Result<Vec<Run>, Error> {
+    let prefix = prefix(kind, level);
+    let mut runs = Vec::new();
+    let mut next_run = 0u64;
+    loop {
+        let Some(item) = tree.range(summary_key(prefix, next_run)..).next() else {
+            break;
+        };
+        let (key, value) = item?;
+        if key.first() != Some(&prefix) {
+            break;
+        }
+        let Some(number) = key
+            .get(1..9)
+            .map(|run| u64::from_be_bytes(run.try_into().expect("8 bytes")))
+        else {
+            return Err(corrupt_index("an index key is too short"));
+        };
+        // The next seek starts past this run, whatever this key is.
+        let Some(after) = number.checked_add(1) else {
+            break;
+        };
+        next_run = after;
+        if key.len() != 9 {
+            // Chunks of a run whose summary was never written (a crash between the two
+            // batches): not part of the index.
+            continue;
+        }
+        let run = decode_summary(level, number, &value)
+            .ok_or_else(|| corrupt_index("a run summary does not decode"))?;
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
 impl Index {
     /// Loads the run summaries. The memtable starts empty; the caller feeds it the records
     /// after [`Index::position`].
@@ -417,47 +553,36 @@ impl Index {
             position: 0,
             latest: HashMap::new(),
             latest_frozen: None,
+            next_run: 1,
         };
         let mut positions = [Vec::new(), Vec::new()];
         for (slot, kind) in [Kind::Events, Kind::Streams].into_iter().enumerate() {
-            // Summaries have 9-byte keys; chunks 13-byte ones. Both start with the kind byte,
-            // and a run's summary sorts right before its chunks. Only the summaries are read:
-            // after each, the scan jumps past its run's chunks (scanning them all would read
-            // the whole index at every open: 11 s and 960 MB at 10 million records).
-            let mut next_run = 0u64;
-            loop {
-                let Some(item) = index.tree.range(summary_key(kind, next_run)..).next() else {
-                    break;
-                };
-                let (key, value) = item?;
-                if key.first() != Some(&(kind as u8)) {
-                    break;
-                }
-                let Some(number) = key
-                    .get(1..9)
-                    .map(|run| u64::from_be_bytes(run.try_into().expect("8 bytes")))
-                else {
-                    return Err(corrupt_index("an index key is too short"));
-                };
-                // The next seek starts past this run, whatever this key is.
-                let Some(after) = number.checked_add(1) else {
-                    break;
-                };
-                next_run = after;
-                if key.len() != 9 {
-                    // Chunks of a run whose summary was never written (a crash between
-                    // the two batches): not part of the index.
-                    continue;
-                }
-                let (first, run) = decode_summary(number, &value)
-                    .ok_or_else(|| corrupt_index("a run summary does not decode"))?;
+            let base = read_summaries(&index.tree, kind, 0)?;
+            let merged = read_summaries(&index.tree, kind, 1)?;
+            if let Some(last) = base.last() {
+                index.next_run = index.next_run.max(last.number + 1);
+            }
+            // A merged run replaces the base runs it covers (they stay stored, unused); the
+            // runs in service must then cover the positions from 1 without a gap or overlap.
+            let mut runs: Vec<Run> = base
+                .into_iter()
+                .filter(|run| {
+                    !merged.iter().any(|merge| {
+                        run.first_position >= merge.first_position
+                            && run.last_position <= merge.last_position
+                    })
+                })
+                .collect();
+            runs.extend(merged);
+            runs.sort_by_key(|run| run.first_position);
+            for run in runs {
                 let expected_first = positions[slot]
                     .last()
                     .map_or(1, |(_, last): &(u64, u64)| last + 1);
-                if first != expected_first || run.last_position < first {
+                if run.first_position != expected_first || run.last_position < run.first_position {
                     return Err(corrupt_index("runs do not follow each other"));
                 }
-                positions[slot].push((first, run.last_position));
+                positions[slot].push((run.first_position, run.last_position));
                 match kind {
                     Kind::Events => index.events.runs.push(run),
                     Kind::Streams => index.streams.runs.push(run),
@@ -517,9 +642,11 @@ impl Index {
         self.events.frozen = Some(events.clone());
         self.streams.frozen = Some(streams.clone());
         self.latest_frozen = Some(Arc::new(std::mem::take(&mut self.latest)));
+        let number = self.next_run;
+        self.next_run += 1;
         Some(FrozenRun {
             tree: self.tree.clone(),
-            number: self.events.runs.len() as u64 + 1,
+            number,
             first_position: self.run_position + 1,
             last_position: self.position,
             events,
@@ -537,14 +664,66 @@ impl Index {
         self.run_position = stored.last_position;
     }
 
-    /// Freezes, writes and installs a run in one go, when one is due.
+    /// Freezes, writes and installs a run in one go, when one is due; then merges, when a
+    /// merge is due.
     #[cfg(test)]
     pub(crate) fn maybe_write_run(&mut self) -> Result<(), Error> {
         if let Some(frozen) = self.freeze() {
             let stored = frozen.store()?;
             self.install(stored);
         }
+        if let Some(merge) = self.merge_due() {
+            let merged = merge.store()?;
+            self.install_merge(merged);
+        }
         Ok(())
+    }
+
+    /// The oldest [`MERGE_RUNS`] base runs after the last merged one, once there are that
+    /// many: every new event id and stream is looked up in every run (a Bloom probe each, and
+    /// a chunk read on a false positive), so at 13 million records, 200 runs of each index,
+    /// the writer spent most of its time there. Merging keeps the runs to about one per
+    /// 524,288 records.
+    pub(crate) fn merge_due(&self) -> Option<Merge> {
+        let tail = |runs: &[Run]| -> Vec<Run> {
+            let start = runs
+                .iter()
+                .rposition(|run| run.level > 0)
+                .map_or(0, |last| last + 1);
+            runs[start..].iter().take(MERGE_RUNS).cloned().collect()
+        };
+        let events = tail(&self.events.runs);
+        if events.len() < MERGE_RUNS {
+            return None;
+        }
+        let streams = tail(&self.streams.runs);
+        Some(Merge {
+            tree: self.tree.clone(),
+            events,
+            streams,
+        })
+    }
+
+    /// Puts a merged run in place of the base runs it covers (which stay stored: lookups and
+    /// verification snapshots that started before may still read them).
+    pub(crate) fn install_merge(&mut self, merged: StoredMerge) {
+        for (side, run) in [
+            (&mut self.events, merged.events),
+            (&mut self.streams, merged.streams),
+        ] {
+            let covered = |base: &Run| {
+                base.first_position >= run.first_position && base.last_position <= run.last_position
+            };
+            let Some(start) = side.runs.iter().position(covered) else {
+                continue;
+            };
+            let end = start
+                + side.runs[start..]
+                    .iter()
+                    .take_while(|base| covered(base))
+                    .count();
+            side.runs.splice(start..end, [run]);
+        }
     }
 
     /// The position of an event id.
@@ -609,7 +788,8 @@ impl Index {
         for side in [&self.events, &self.streams] {
             for run in &side.runs {
                 for chunk in 0..run.fences.len() {
-                    chunks.push((side.kind, chunk_key(side.kind, run.number, chunk as u32)));
+                    let key = chunk_key(prefix(side.kind, run.level), run.number, chunk as u32);
+                    chunks.push((side.kind, key));
                 }
             }
             for entries in side.frozen.as_deref().into_iter().chain([&side.memtable]) {
@@ -759,6 +939,95 @@ mod tests {
         );
     }
 
+    /// Eight base runs are merged into one level-1 run: lookups, the entries a snapshot visits
+    /// and a reload give the same answers as before, and new runs after a reload take fresh
+    /// numbers.
+    #[test]
+    fn merged_runs_answer_like_the_runs_they_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let mut index = Index::load(db.open_tree("index").unwrap()).unwrap();
+        let mut versions: HashMap<u64, u64> = HashMap::new();
+        let id = |position: u64| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(position * 7919).to_le_bytes());
+            id
+        };
+        let mut add = |index: &mut Index, position: u64| {
+            let stream = position % 1000;
+            let version = versions.get(&stream).map_or(1, |version| version + 1);
+            versions.insert(stream, version);
+            index.add(position, &id(position), &format!("case/{stream}"), version);
+            index.maybe_write_run().unwrap();
+            (stream, version)
+        };
+        let total = (MERGE_RUNS as u64 + 1) * RUN_RECORDS + 5;
+        let mut expected = Vec::new();
+        for position in 1..=total {
+            let (stream, version) = add(&mut index, position);
+            if position % 4099 == 0 || position == total || position == 1 {
+                expected.push((position, stream, version));
+            }
+        }
+        let levels =
+            |index: &Index| -> Vec<u8> { index.events.runs.iter().map(|run| run.level).collect() };
+        assert_eq!(levels(&index), vec![1, 0]);
+        assert_eq!(index.streams.runs.len(), 2);
+        let check = |index: &Index| {
+            for (position, stream, version) in &expected {
+                assert_eq!(index.event(&id(*position)).unwrap(), Some(*position));
+                let stream = format!("case/{stream}");
+                assert_eq!(
+                    index.stream_entry(&stream, *version).unwrap(),
+                    Some(*position),
+                    "{stream} {version}"
+                );
+                let all = index.stream(&stream, 1).unwrap();
+                assert_eq!(all.len() as u64, all.last().unwrap().0, "{stream}: no gaps");
+            }
+            assert_eq!(index.event(&[0xEE; 16]).unwrap(), None);
+            let mut entries = [0u64; 2];
+            index
+                .snapshot()
+                .for_each_entry(|kind, _, _| entries[kind as usize - 1] += 1)
+                .unwrap();
+            assert_eq!(entries, [total, total], "each entry visited once");
+        };
+        check(&index);
+        let mut reloaded = Index::load(db.open_tree("index").unwrap()).unwrap();
+        assert_eq!(levels(&reloaded), vec![1, 0]);
+        drop(index);
+        // The memtable after the runs is fed again, as opening does from the log.
+        let mut versions_again: HashMap<u64, u64> = HashMap::new();
+        for position in 1..=total {
+            let stream = position % 1000;
+            let version = versions_again.get(&stream).map_or(1, |version| version + 1);
+            versions_again.insert(stream, version);
+            if position > reloaded.position() {
+                reloaded.add(position, &id(position), &format!("case/{stream}"), version);
+            }
+        }
+        check(&reloaded);
+        // Another base run after the reload gets a number of its own.
+        for position in total + 1..=total + RUN_RECORDS {
+            let stream = position % 1000;
+            let version = versions_again.get(&stream).map_or(1, |version| version + 1);
+            versions_again.insert(stream, version);
+            reloaded.add(position, &id(position), &format!("case/{stream}"), version);
+            reloaded.maybe_write_run().unwrap();
+        }
+        let numbers: Vec<u64> = reloaded.events.runs.iter().map(|run| run.number).collect();
+        assert_eq!(levels(&reloaded), vec![1, 0, 0]);
+        assert_eq!(
+            numbers,
+            vec![1, MERGE_RUNS as u64 + 1, MERGE_RUNS as u64 + 2]
+        );
+        let again = Index::load(db.open_tree("index").unwrap()).unwrap();
+        assert_eq!(again.position(), (MERGE_RUNS as u64 + 2) * RUN_RECORDS);
+        assert_eq!(again.event(&id(total + 7)).unwrap(), Some(total + 7));
+        assert_eq!(again.event(&id(3)).unwrap(), Some(3));
+    }
+
     /// Loading reads each run's summary and seeks past its chunks; chunks left without a
     /// summary (a crash between the two batches) are not part of the index.
     #[test]
@@ -784,7 +1053,7 @@ mod tests {
         assert_eq!(index.run_position(), 2 * RUN_RECORDS);
         let runs_before = tree.len();
         for kind in [Kind::Events, Kind::Streams] {
-            tree.insert(&chunk_key(kind, 3, 0)[..], &b"orphan"[..])
+            tree.insert(&chunk_key(prefix(kind, 0), 3, 0)[..], &b"orphan"[..])
                 .unwrap();
         }
         let reloaded = Index::load(tree.clone()).unwrap();
@@ -796,7 +1065,8 @@ mod tests {
         }
         assert_eq!(tree.len(), runs_before + 2);
         // A summary removed from the middle breaks the sequence of runs: refused.
-        tree.remove(&summary_key(Kind::Events, 1)[..]).unwrap();
+        tree.remove(&summary_key(prefix(Kind::Events, 0), 1)[..])
+            .unwrap();
         assert!(Index::load(tree).is_err());
     }
 }

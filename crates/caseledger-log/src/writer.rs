@@ -449,20 +449,43 @@ fn write_indexes(shared: &Shared, records: &[Committed]) -> Option<FrozenRun> {
 /// Writes index runs handed over by the writer, off the acknowledgement path, and installs
 /// them. A failure stops the writer: sled can no longer be trusted to write.
 fn write_runs(shared: Arc<Shared>, frozen_runs: std::sync::mpsc::Receiver<FrozenRun>) {
-    for frozen in frozen_runs {
-        match frozen.store() {
-            Ok(stored) => shared.index.write().expect("index lock").install(stored),
-            Err(error) => {
-                let reason = format!("writing an index run: {error}");
-                tracing::error!(%reason, "ledger writer stopped");
-                shared
-                    .stopped
-                    .lock()
-                    .expect("stopped lock")
-                    .get_or_insert(reason);
-                return;
+    // Merges run on this thread too: first those due when the ledger opened (runs written
+    // before merging existed), then after each new run. A merge reads and writes without the
+    // index's lock; lookups use the base runs meanwhile.
+    let merge_all = || -> Result<(), Error> {
+        loop {
+            let merge = shared.index.read().expect("index lock").merge_due();
+            let Some(merge) = merge else {
+                return Ok(());
+            };
+            let merged = merge.store()?;
+            shared
+                .index
+                .write()
+                .expect("index lock")
+                .install_merge(merged);
+        }
+    };
+    let mut result = merge_all();
+    if result.is_ok() {
+        for frozen in frozen_runs {
+            result = frozen.store().and_then(|stored| {
+                shared.index.write().expect("index lock").install(stored);
+                merge_all()
+            });
+            if result.is_err() {
+                break;
             }
         }
+    }
+    if let Err(error) = result {
+        let reason = format!("writing an index run: {error}");
+        tracing::error!(%reason, "ledger writer stopped");
+        shared
+            .stopped
+            .lock()
+            .expect("stopped lock")
+            .get_or_insert(reason);
     }
 }
 
