@@ -120,6 +120,13 @@ struct Run {
     bloom: Bloom,
 }
 
+impl Run {
+    /// Whether this run holds every position `other` holds.
+    fn covers(&self, other: &Run) -> bool {
+        other.first_position >= self.first_position && other.last_position <= self.last_position
+    }
+}
+
 fn encode_summary(run: &Run) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&run.first_position.to_be_bytes());
@@ -260,9 +267,8 @@ fn build_run<'a>(
     (chunks, run)
 }
 
-/// Writes runs of both kinds: all chunks in one sled batch, then both summaries in another,
-/// so a summary is never there without its chunks, and a crash loses both kinds' runs or
-/// neither.
+/// Writes runs of both kinds: their chunks, then both summaries in one sled batch, so a
+/// summary is never there without its chunks, and a crash loses both kinds' runs or neither.
 ///
 /// The chunks go in batches of [`CHUNKS_PER_BATCH`]: sled applies a batch under a lock that
 /// every other sled write waits for, the ledger writer's included, and a merged run's 40 MB
@@ -307,8 +313,7 @@ pub(crate) struct StoredRun {
 }
 
 impl FrozenRun {
-    /// Writes the run: all chunks in one sled batch, then both summaries in another, so a
-    /// summary is never there without its chunks.
+    /// Writes the run ([`store_runs`]).
     pub(crate) fn store(&self) -> Result<StoredRun, Error> {
         let span = (self.first_position, self.last_position);
         let build = |kind, entries: &Entries| {
@@ -359,11 +364,7 @@ impl Merge {
             for run in runs {
                 for chunk in 0..run.fences.len() {
                     let key = chunk_key(prefix(kind, run.level), run.number, chunk as u32);
-                    values.push(
-                        self.tree
-                            .get(key)?
-                            .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?,
-                    );
+                    values.push(chunk_value(&self.tree, key)?);
                 }
             }
             let mut entries = Vec::new();
@@ -421,6 +422,12 @@ fn corrupt_index(reason: &str) -> Error {
     Error::corrupt(0, format!("index: {reason} / 索引损坏"))
 }
 
+/// The stored value of one chunk of a run; a run's chunk that is not there is damage.
+fn chunk_value(tree: &sled::Tree, key: [u8; 13]) -> Result<sled::IVec, Error> {
+    tree.get(key)?
+        .ok_or_else(|| corrupt_index("a chunk of a run is missing"))
+}
+
 impl Side {
     /// Entries with keys in `[from, to]` from one run, in key order.
     fn run_entries(
@@ -440,13 +447,8 @@ impl Side {
             if run.fences[chunk].as_slice() > to {
                 break;
             }
-            let value = tree
-                .get(chunk_key(
-                    prefix(self.kind, run.level),
-                    run.number,
-                    chunk as u32,
-                ))?
-                .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
+            let key = chunk_key(prefix(self.kind, run.level), run.number, chunk as u32);
+            let value = chunk_value(tree, key)?;
             let entries =
                 decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
             for (key, position) in entries {
@@ -577,12 +579,7 @@ impl Index {
             // runs in service must then cover the positions from 1 without a gap or overlap.
             let mut runs: Vec<Run> = base
                 .into_iter()
-                .filter(|run| {
-                    !merged.iter().any(|merge| {
-                        run.first_position >= merge.first_position
-                            && run.last_position <= merge.last_position
-                    })
-                })
+                .filter(|run| !merged.iter().any(|merge| merge.covers(run)))
                 .collect();
             runs.extend(merged);
             runs.sort_by_key(|run| run.first_position);
@@ -722,9 +719,7 @@ impl Index {
             (&mut self.events, merged.events),
             (&mut self.streams, merged.streams),
         ] {
-            let covered = |base: &Run| {
-                base.first_position >= run.first_position && base.last_position <= run.last_position
-            };
+            let covered = |base: &Run| run.covers(base);
             let Some(start) = side.runs.iter().position(covered) else {
                 continue;
             };
@@ -831,10 +826,7 @@ impl Snapshot {
         mut visit: impl FnMut(Kind, &[u8], u64),
     ) -> Result<(), Error> {
         for (kind, chunk_key) in &self.chunks {
-            let value = self
-                .tree
-                .get(chunk_key)?
-                .ok_or_else(|| corrupt_index("a chunk of a run is missing"))?;
+            let value = chunk_value(&self.tree, *chunk_key)?;
             let entries =
                 decode_chunk(&value).ok_or_else(|| corrupt_index("a chunk does not decode"))?;
             for (key, position) in entries {

@@ -240,9 +240,6 @@ pub(crate) fn stream_version(shared: &Shared, head: u64, stream: &str) -> Result
         .unwrap_or(0))
 }
 
-/// Calls `visit(position, stored bytes)` for every position of `from..=to` (clamped to the
-/// head), in order, without decoding or hashing the records: for checks that hash the stored
-/// bytes themselves. Each batch value is read once. Stops at the first error `visit` returns.
 /// Lets sled's cache evict behind a scan; call it with each log key a scan has just read.
 ///
 /// sled 0.34 evicts from its cache only when one of its 256 shards has queued 64 accesses,
@@ -261,6 +258,9 @@ pub(crate) fn let_cache_evict(shared: &Shared, key: &[u8]) {
 /// Lookups per batch read in [`let_cache_evict`].
 const CACHE_TOUCHES_PER_BATCH: usize = 2;
 
+/// Calls `visit(position, stored bytes)` for every position of `from..=to` (clamped to the
+/// head), in order, without decoding or hashing the records: for checks that hash the stored
+/// bytes themselves. Each batch value is read once. Stops at the first error `visit` returns.
 pub(crate) fn scan_bytes<E: From<Error>>(
     shared: &Shared,
     head: u64,

@@ -182,16 +182,16 @@ fn read_batches(shared: &Shared, head: u64, inputs: Vec<std::sync::mpsc::SyncSen
         // A batch starting past the head is not walked; after a damaged key or a read
         // error the walk stops there.
         let last = match &item {
-            Ok((key, _)) => match frame::position_of_key(key) {
-                Ok(first) if first > head => return,
-                Ok(_) => false,
-                Err(_) => true,
-            },
+            Ok((key, _)) => {
+                read::let_cache_evict(shared, key);
+                match frame::position_of_key(key) {
+                    Ok(first) if first > head => return,
+                    Ok(_) => false,
+                    Err(_) => true,
+                }
+            }
             Err(_) => true,
         };
-        if let Ok((key, _)) = &item {
-            read::let_cache_evict(shared, key);
-        }
         if inputs[batch % inputs.len()].send(item).is_err() || last {
             return;
         }
