@@ -178,6 +178,18 @@ impl KvStore for Counting {
     }
 }
 
+impl CountingTree {
+    fn count(&self, writes: &Writes) {
+        let bytes: usize = writes
+            .entries
+            .iter()
+            .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len))
+            .sum();
+        self.written[0].fetch_add(writes.len() as u64, Ordering::Relaxed);
+        self.written[1].fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
 impl KvTree for CountingTree {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(key)
@@ -193,14 +205,13 @@ impl KvTree for CountingTree {
     }
 
     fn apply_batch(&self, writes: Writes) -> Result<(), StoreError> {
-        let bytes: usize = writes
-            .entries
-            .iter()
-            .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len))
-            .sum();
-        self.written[0].fetch_add(writes.len() as u64, Ordering::Relaxed);
-        self.written[1].fetch_add(bytes as u64, Ordering::Relaxed);
+        self.count(&writes);
         self.inner.apply_batch(writes)
+    }
+
+    fn write_each(&self, writes: Writes) -> Result<(), StoreError> {
+        self.count(&writes);
+        self.inner.write_each(writes)
     }
 }
 

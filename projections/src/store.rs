@@ -81,6 +81,12 @@ pub trait KvTree: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Applies every write at once: after a crash, all of them are there or none.
     fn apply_batch(&self, writes: Writes) -> Result<(), StoreError>;
+    /// Applies the writes one by one, in key order. Not atomic: a crash keeps a prefix of
+    /// them. For a tree that a later atomic write declares complete (a shadow generation),
+    /// where a store may do this more cheaply than a batch; by default it is one.
+    fn write_each(&self, writes: Writes) -> Result<(), StoreError> {
+        self.apply_batch(writes)
+    }
 }
 
 /// A set of named trees.

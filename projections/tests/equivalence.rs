@@ -92,17 +92,15 @@ fn incremental(
 }
 
 fn rebuilt(log: &[Record], commit_records: usize, cache_entries_max: usize) -> support::Dump {
+    rebuilt_with(log, options(commit_records, cache_entries_max))
+}
+
+fn rebuilt_with(log: &[Record], options: Options) -> support::Dump {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_ledger, store) = store(&dir);
     let source = log.to_vec();
-    let (mut projections, summary) = Projections::open(
-        store.clone(),
-        all(),
-        &source,
-        options(commit_records, cache_entries_max),
-        &mut |_| {},
-    )
-    .expect("rebuilds");
+    let (mut projections, summary) =
+        Projections::open(store.clone(), all(), &source, options, &mut |_| {}).expect("rebuilds");
     assert_eq!(summary.swapped.len(), 4);
     let first = support::dump_all(&store);
     // An on-demand rebuild into new generations gives the same bytes again.
@@ -145,6 +143,16 @@ fn a_long_history_rebuilds_to_the_same_bytes() {
     let left = incremental(&log, &[1, 7, 64, 3, 250], 2_500, 2_900);
     let right = rebuilt(&log, 1_000, 500);
     assert!(left == right, "{}", describe_difference(&left, &right));
+    // One commit for the whole history in parts of 40 keys: a shadow's parts are then many,
+    // and written key by key on two threads.
+    let whole = rebuilt_with(
+        &log,
+        Options {
+            batch_keys_max: 40,
+            ..options(1_000_000, 1_000_000)
+        },
+    );
+    assert!(left == whole, "{}", describe_difference(&left, &whole));
     // Every projection has data, so the comparison means something.
     for (name, pairs) in &right {
         assert!(pairs.len() > 10, "{name} is nearly empty");

@@ -144,6 +144,23 @@ impl KvTree {
         Ok(())
     }
 
+    /// Writes each pair (`None` removes the key) with an operation of its own, in order.
+    /// Cheaper than a batch for many writes (no process-wide batch lock, no epoch held across
+    /// them all), but not atomic: a crash keeps a prefix of them. For trees nobody reads until
+    /// a later atomic write says they are complete, such as a projection being rebuilt.
+    pub fn write_each(
+        &self,
+        writes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(), Error> {
+        for (key, value) in writes {
+            match value {
+                Some(value) => self.tree.insert(key, value)?,
+                None => self.tree.remove(key)?,
+            };
+        }
+        Ok(())
+    }
+
     /// Pairs with keys in `range`, in key order (reverse with `.rev()`).
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
         &self,
