@@ -153,12 +153,16 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// The caches' map: every record looks up a few keys, and std's SipHash was a visible part
+/// of the folds. Iteration order never reaches stored bytes (see [`Projection`]).
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+
 /// A typed read-through cache of values under one key space, written back on flush.
 ///
 /// This is what makes a rebuild fast: a case's status is decoded once, changed in memory by
 /// every record of the case in the chunk, and encoded once at the end of the chunk.
 pub struct Table<V> {
-    entries: HashMap<Vec<u8>, Slot<V>>,
+    entries: FastMap<Vec<u8>, Slot<V>>,
     /// The keys marked dirty since the last flush, each once. The writer's caches keep
     /// every value they have seen (a case's status, its workload …) while a batch changes
     /// a few dozen: a flush visits these rather than the whole cache.
@@ -173,7 +177,7 @@ struct Slot<V> {
 impl<V> Default for Table<V> {
     fn default() -> Self {
         Table {
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             changed: Vec::new(),
         }
     }
@@ -318,7 +322,7 @@ type Change = (Vec<u8>, Option<Vec<u8>>);
 /// between what was stored and what is now, so a case touched by a hundred records in a
 /// rebuild chunk moves its index entries once, not a hundred times.
 pub struct IndexedTable<V> {
-    entries: HashMap<Vec<u8>, IndexedSlot<V>>,
+    entries: FastMap<Vec<u8>, IndexedSlot<V>>,
     /// The keys marked dirty since the last flush, each once (see [`Table`]).
     changed: Vec<Vec<u8>>,
 }
@@ -332,7 +336,7 @@ struct IndexedSlot<V> {
 impl<V> Default for IndexedTable<V> {
     fn default() -> Self {
         IndexedTable {
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             changed: Vec::new(),
         }
     }
