@@ -1,6 +1,6 @@
 //! What the projections read from a record: the facts of its act, in one flat shape.
 //!
-//! The domain crate owns the acts and their encoding; [`decode`] is the one place that
+//! The domain crate owns the acts and their encoding; the `decode` module is the one place that
 //! turns a record into a [`Event`] (through the domain's act decoder). The folds read only
 //! these facts, so a change in the domain's act types touches this module alone. Facts carry
 //! what the acts carry — deadlines, scores, grades, traces — and nothing is recomputed here.

@@ -288,7 +288,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
         tx.stage_all(staged);
     }
 
-    /// Forgets every cached value (see [`drop_later`]).
+    /// Forgets every cached value; a large cache is freed on a thread of its own.
     pub fn clear(&mut self) {
         drop_later(std::mem::take(&mut self.entries));
         self.changed.clear();
@@ -508,7 +508,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
         staged.push((key, value));
     }
 
-    /// Forgets every cached value (see [`drop_later`]).
+    /// Forgets every cached value; a large cache is freed on a thread of its own.
     pub fn clear(&mut self) {
         drop_later(std::mem::take(&mut self.entries));
         self.changed.clear();

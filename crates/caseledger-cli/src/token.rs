@@ -23,7 +23,7 @@ enum Command {
         /// 角色 / Role: office, department, township, community, intake, court, firm.
         #[arg(long)]
         role: String,
-        /// 单位编号 / Unit id in the registry (township/dongping, housing, firm/<uscc> …).
+        /// 单位编号 / Unit id in the registry (`township/dongping`, `housing`, `firm/<uscc>` …).
         #[arg(long)]
         unit: String,
         /// 用户名（记入每条行为的 actor） / User name recorded as the actor of every act.
