@@ -92,6 +92,23 @@ fn cpu_seconds() -> (f64, f64) {
     (ticks(11), ticks(12))
 }
 
+/// The process's peak resident memory so far in MiB, from `/proc/self/status` (Linux; zero
+/// elsewhere).
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[index]
@@ -398,9 +415,10 @@ fn main() {
         summary.finish_seconds
     );
     println!(
-        "  CPU time of the rebuild: {:.1} s user, {:.1} s system",
+        "  CPU time of the rebuild: {:.1} s user, {:.1} s system; peak resident memory of the process so far {} MiB",
         cpu_after.0 - cpu_before.0,
-        cpu_after.1 - cpu_before.1
+        cpu_after.1 - cpu_before.1,
+        peak_rss_mib()
     );
 
     if std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_some() {
