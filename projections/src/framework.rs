@@ -1445,9 +1445,9 @@ fn commit(
 ///
 /// In a `shadow` generation (which nobody reads before its swap) the parts between are
 /// written key by key ([`KvTree::write_each`]), on two threads when there are many: a
-/// rebuild's largest commit (a million case-status keys) took twice as long in batches,
-/// which sled applies one at a time across the whole store. The marker is written before
-/// them and the checkpoint after them, so a crash still leaves the marker.
+/// rebuild's largest commit (126,000 case-status keys per million records) took twice as
+/// long in batches, which sled applies one at a time across the whole store. The marker is
+/// written before them and the checkpoint after them, so a crash still leaves the marker.
 fn apply_in_parts(
     tree: &dyn KvTree,
     writes: Writes,
