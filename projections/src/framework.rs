@@ -1578,3 +1578,80 @@ impl Reader {
         Ok((entry, checkpoint))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::{dump, MemTree};
+
+    /// A tree whose single-key writes fail after `parts` of them, like a process killed in
+    /// the middle of a shadow commit.
+    struct CutShort {
+        inner: MemTree,
+        parts: AtomicUsize,
+    }
+
+    impl KvTree for CutShort {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+
+        fn scan(
+            &self,
+            start: &[u8],
+            end: Option<&[u8]>,
+            visit: &mut dyn FnMut(&[u8], &[u8]) -> crate::store::Scan,
+        ) -> Result<(), StoreError> {
+            self.inner.scan(start, end, visit)
+        }
+
+        fn apply_batch(&self, writes: Writes) -> Result<(), StoreError> {
+            self.inner.apply_batch(writes)
+        }
+
+        fn write_each(&self, writes: Writes) -> Result<(), StoreError> {
+            self.parts
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .map_err(|_| StoreError("killed between two parts".into()))?;
+            self.inner.write_each(writes)
+        }
+    }
+
+    /// `count` data keys and the checkpoint 7.
+    fn commit_of(count: usize) -> Writes {
+        let mut writes = Writes::default();
+        for index in 0..count {
+            writes.put(format!("k/{index:06}").into_bytes(), vec![1; 40]);
+        }
+        writes.put(CHECKPOINT_KEY.to_vec(), 7u64.to_be_bytes().to_vec());
+        writes
+    }
+
+    #[test]
+    fn a_shadow_commit_in_parts_writes_everything_then_clears_the_marker() {
+        let tree = MemTree::default();
+        // 20 parts of 50: written on two threads.
+        apply_in_parts(&tree, commit_of(1_000), 50, true).expect("commits");
+        assert!(!is_unfinished(&tree).expect("reads"));
+        assert_eq!(read_checkpoint(&tree).expect("reads"), 7);
+        assert_eq!(dump(&tree).expect("dumps").len(), 1_001);
+    }
+
+    #[test]
+    fn a_shadow_commit_cut_between_parts_leaves_the_marker_and_no_checkpoint() {
+        let tree = CutShort {
+            inner: MemTree::default(),
+            parts: AtomicUsize::new(3),
+        };
+        apply_in_parts(&tree, commit_of(1_000), 50, true).expect_err("the cut is reported");
+        assert!(is_unfinished(&tree).expect("reads"));
+        assert_eq!(read_checkpoint(&tree).expect("reads"), 0);
+        // Some parts were written before the cut: the marker is what tells.
+        let stored = dump(&tree.inner).expect("dumps").len();
+        assert!(stored > 1 && stored < 1_001, "{stored} keys stored");
+    }
+}
