@@ -99,7 +99,7 @@ impl BatchCursor {
 }
 
 /// The length of the record whose prefix starts `rest`, checked like [`frame::split`].
-fn frame_length(position: u64, rest: &[u8]) -> Result<usize, Error> {
+pub(crate) fn frame_length(position: u64, rest: &[u8]) -> Result<usize, Error> {
     let Some(prefix) = rest.get(..4) else {
         return Err(Error::corrupt(
             position,
