@@ -454,7 +454,7 @@ mod tests {
             format: RECORD_FORMAT,
             position,
             prev_hash,
-            recorded_at_us: 1_764_000_000_000_000 + position as i64,
+            recorded_at_us: 1_764_000_000_000_000i64.wrapping_add(position as i64),
             stream: format!("case/{position:04}"),
             stream_version: 1,
             event_id: [position as u8; 16],
