@@ -915,6 +915,33 @@ mod tests {
         assert_broken(&verify(&ledger, head), *last, "ends before");
     }
 
+    /// A batch longer than a group leaves the groups after its key empty; the walk goes on
+    /// past them, and a record of the batch far past its first group is still named.
+    #[test]
+    fn a_batch_longer_than_a_group_is_walked_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger =
+            Ledger::open(dir.path(), LedgerOptions::new("caseledger.test/verify")).unwrap();
+        let long = 2 * GROUP_POSITIONS + 500;
+        let requests = (0..long)
+            .map(|n| request(&format!("case/{n}"), 0, n))
+            .collect();
+        ledger.append_many_blocking(requests).unwrap();
+        for n in 0..10 {
+            ledger.append_blocking(request("case/1", 1 + n, n)).unwrap();
+        }
+        let head = ledger.head();
+        let (first, records) = batches(&ledger).swap_remove(0);
+        assert_eq!((first, records.len() as u64), (1, long), "one batch");
+        let report = verify(&ledger, head);
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.records, long + 10);
+        let position = 2 * GROUP_POSITIONS + 7;
+        let changed = with_a_changed_byte(&records, (position - 1) as usize);
+        store(&ledger, 1, &changed);
+        assert_broken(&verify(&ledger, head), position + 1, "previous hash");
+    }
+
     #[test]
     fn another_head_hash_is_named_at_the_head() {
         let dir = tempfile::tempdir().unwrap();
