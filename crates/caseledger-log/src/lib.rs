@@ -352,3 +352,31 @@ impl Ledger {
         verify::run(self.shared(), self.head(), progress)
     }
 }
+
+/// What the crate's unit tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{Actor, AppendRequest};
+
+    /// The `n`th test append to `stream`. Payload lengths vary with `n`, so that a wrong
+    /// offset into a batch cannot land on a record.
+    pub(crate) fn request(stream: &str, expected_version: u64, n: u64) -> AppendRequest {
+        AppendRequest {
+            stream: stream.into(),
+            expected_version,
+            event_id: uuid::Uuid::now_v7(),
+            actor: Actor {
+                role: "township".into(),
+                unit: "township/dongping".into(),
+                user: "u".into(),
+            },
+            kind: "Noted".into(),
+            schema_version: 1,
+            payload: format!(
+                "{{\"n\":{n},\"pad\":\"{}\"}}",
+                "x".repeat((n * 7 % 50) as usize)
+            )
+            .into_bytes(),
+        }
+    }
+}

@@ -312,24 +312,8 @@ pub(crate) fn scan_bytes<E: From<Error>>(
 
 #[cfg(test)]
 mod tests {
-    use crate::{Actor, AppendRequest, Ledger, LedgerOptions};
-
-    fn request(stream: &str, expected_version: u64, n: usize) -> AppendRequest {
-        AppendRequest {
-            stream: stream.into(),
-            expected_version,
-            event_id: uuid::Uuid::now_v7(),
-            actor: Actor {
-                role: "township".into(),
-                unit: "township/dongping".into(),
-                user: "u".into(),
-            },
-            kind: "Noted".into(),
-            schema_version: 1,
-            // Records of different lengths, so a wrong offset cannot land on a record.
-            payload: format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(n * 7 % 50)).into_bytes(),
-        }
-    }
+    use crate::testing::request;
+    use crate::{Ledger, LedgerOptions};
 
     /// Streams interleaved inside batches and across them: a stream read (several positions
     /// per batch, walked once) gives the same records as a range read (every batch split).
@@ -343,7 +327,7 @@ mod tests {
                 .map(|n| {
                     let stream = (n + batch) % 3;
                     versions[stream] += 1;
-                    request(&format!("case/{stream}"), versions[stream] - 1, n)
+                    request(&format!("case/{stream}"), versions[stream] - 1, n as u64)
                 })
                 .collect();
             ledger.append_many_blocking(requests).unwrap();

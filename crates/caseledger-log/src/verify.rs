@@ -655,28 +655,12 @@ mod tests {
 
     use super::{run, GROUP_POSITIONS};
     use crate::head::Head;
-    use crate::{frame, Actor, AppendRequest, Ledger, LedgerOptions, VerifyReport};
+    use crate::testing::request;
+    use crate::{frame, Ledger, LedgerOptions, VerifyReport};
 
     /// Records in the test ledger: three groups and a part, so every checking thread has
     /// groups and the walk takes them back from each.
     const RECORDS: u64 = 3 * GROUP_POSITIONS + 300;
-
-    fn request(stream: &str, expected_version: u64, n: u64) -> AppendRequest {
-        AppendRequest {
-            stream: stream.into(),
-            expected_version,
-            event_id: uuid::Uuid::now_v7(),
-            actor: Actor {
-                role: "township".into(),
-                unit: "township/dongping".into(),
-                user: "u".into(),
-            },
-            kind: "Noted".into(),
-            schema_version: 1,
-            payload: format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(n as usize % 40))
-                .into_bytes(),
-        }
-    }
 
     /// A ledger of [`RECORDS`] records in batches of 1 to 97 records, 13 streams interleaved
     /// inside and across batches.
