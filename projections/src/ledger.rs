@@ -87,53 +87,13 @@ impl KvTree for caseledger_log::KvTree {
     }
 }
 
-/// A projection error, or the log's, while scanning it.
-struct ReadError(Error);
-
-impl From<caseledger_log::Error> for ReadError {
-    fn from(error: caseledger_log::Error) -> ReadError {
-        ReadError(Error::Source(error.to_string()))
-    }
-}
-
-impl From<Error> for ReadError {
-    fn from(error: Error) -> ReadError {
-        ReadError(error)
-    }
-}
-
 impl RecordSource for Ledger {
     fn head(&self) -> Result<u64, Error> {
         Ok(Ledger::head(self).position)
     }
 
-    /// The records only: unlike [`Ledger::read_range`], no chain hash, no copy of the stored
-    /// bytes and no canonical-form check per record, none of which a fold uses (hashing was
-    /// a sixth of a rebuild's reading, re-encoding a fifth); verification checks them. Each
-    /// record is still checked to sit at its position.
     fn read_range(&self, from: u64, limit: usize) -> Result<Vec<caseledger_record::Record>, Error> {
-        let from = from.max(1);
-        let head = Ledger::head(self).position;
-        if from > head || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let last = head.min(from.saturating_add(limit as u64 - 1));
-        let mut records = Vec::with_capacity(usize::try_from(last - from + 1).unwrap_or(0));
-        self.scan_bytes(from, last, |position, bytes| -> Result<(), ReadError> {
-            let record = caseledger_record::Record::decode_fields(bytes).map_err(|error| {
-                Error::Source(format!("the record at position {position}: {error}"))
-            })?;
-            if record.position != position {
-                return Err(ReadError(Error::Source(format!(
-                    "the record stored at position {position} says it is position {}",
-                    record.position
-                ))));
-            }
-            records.push(record);
-            Ok(())
-        })
-        .map_err(|error| error.0)?;
-        Ok(records)
+        Ledger::read_records(self, from, limit).map_err(|error| Error::Source(error.to_string()))
     }
 }
 
