@@ -1493,17 +1493,15 @@ const PARALLEL_PARTS_MIN: usize = 8;
 /// Writes `parts` key by key: the first half of them on this thread, the second half on
 /// another when there are many.
 fn write_parts(tree: &dyn KvTree, mut parts: Vec<Writes>) -> Result<(), Error> {
-    if parts.len() < PARALLEL_PARTS_MIN {
-        return parts
-            .into_iter()
-            .try_for_each(|part| tree.write_each(part).map_err(Error::from));
-    }
-    let second = parts.split_off(parts.len() / 2);
     let write_all = |parts: Vec<Writes>| -> Result<(), Error> {
         parts
             .into_iter()
             .try_for_each(|part| tree.write_each(part).map_err(Error::from))
     };
+    if parts.len() < PARALLEL_PARTS_MIN {
+        return write_all(parts);
+    }
+    let second = parts.split_off(parts.len() / 2);
     std::thread::scope(|scope| {
         let other = scope.spawn(|| write_all(second));
         let first = write_all(parts);
