@@ -260,13 +260,18 @@ impl Record {
     /// the fields of records the log checked when it stored them (the projections' folds,
     /// where the re-encoding was a fifth of reading); verification, proofs and evidence use
     /// [`Record::decode`].
+    ///
+    /// The fields are read by hand ([`read_fields`]), which accepts exactly what bincode
+    /// accepts and reads it to the same values; wherever it stops, bincode reads the bytes
+    /// again so that the error is bincode's own, word for word.
     pub fn decode_fields(bytes: &[u8]) -> Result<Record, DecodeError> {
         if bytes.len() > RECORD_BYTES_MAX {
             return Err(DecodeError::TooLarge(bytes.len()));
         }
-        let (record, used): (Record, usize) =
-            bincode::serde::decode_from_slice(bytes, bincode_config())
-                .map_err(|error| DecodeError::Malformed(error.to_string()))?;
+        let (record, used) = match read_fields(bytes) {
+            Some(read) => read,
+            None => Record::decode_serde(bytes)?,
+        };
         if used != bytes.len() {
             return Err(DecodeError::Trailing(bytes.len() - used));
         }
@@ -274,6 +279,13 @@ impl Record {
             return Err(DecodeError::Format(record.format));
         }
         Ok(record)
+    }
+
+    /// The serde (bincode) decoding that [`read_fields`] reproduces by hand: the record and
+    /// the number of bytes it used.
+    fn decode_serde(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
+        bincode::serde::decode_from_slice(bytes, bincode_config())
+            .map_err(|error| DecodeError::Malformed(error.to_string()))
     }
 
     /// The event id as a UUID.
@@ -284,6 +296,121 @@ impl Record {
     /// The recorded-at time as a UTC timestamp.
     pub fn recorded_at(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp_micros(self.recorded_at_us).unwrap_or_default()
+    }
+}
+
+/// What bincode's limit counts for a record besides its text and payload bytes: its decoder
+/// claims the full width of an integer before reading its varint (8 bytes for a `u64`, an
+/// `i64` or a length, 2 for the `u16`), one byte per byte of the two arrays, and one for the
+/// format. A record within [`RECORD_BYTES_MAX`] whose claims exceed it does not decode.
+const CLAIMED_BYTES_FIXED: usize = 1 + 8 + 32 + 8 + 8 + 8 + 16 + 4 * 8 + 2 + 8;
+
+/// Reads a record's fields the way bincode's serde decoder does under `bincode_config`, in
+/// field order, without serde's per-field calls. Returns the record and the number of bytes
+/// it used, or `None` wherever bincode would fail: bytes missing, a varint tag bincode refuses
+/// for the type (254, 255, and anything above 251 for the `u16`), text that is not UTF-8, or
+/// claims beyond the limit. It accepts what bincode accepts, including varints written wider
+/// than they need (only [`Record::decode`] refuses those). A proptest holds it to bincode.
+fn read_fields(bytes: &[u8]) -> Option<(Record, usize)> {
+    let mut reader = FieldReader { rest: bytes };
+    let format = reader.byte()?;
+    let position = reader.varint()?;
+    let prev_hash = Hash(reader.array()?);
+    let recorded_at_us = unzigzag(reader.varint()?);
+    let stream = reader.text()?;
+    let stream_version = reader.varint()?;
+    let event_id = reader.array()?;
+    let role = reader.text()?;
+    let unit = reader.text()?;
+    let user = reader.text()?;
+    let kind = reader.text()?;
+    let schema_version = reader.varint_u16()?;
+    let payload = reader.bytes()?.to_vec();
+    let claimed = CLAIMED_BYTES_FIXED
+        + stream.len()
+        + role.len()
+        + unit.len()
+        + user.len()
+        + kind.len()
+        + payload.len();
+    if claimed > RECORD_BYTES_MAX {
+        return None;
+    }
+    let record = Record {
+        format,
+        position,
+        prev_hash,
+        recorded_at_us,
+        stream,
+        stream_version,
+        event_id,
+        actor: Actor { role, unit, user },
+        kind,
+        schema_version,
+        payload,
+    };
+    Some((record, bytes.len() - reader.rest.len()))
+}
+
+/// The inverse of [`zigzag`]: 0→0, 1→−1, 2→1, 3→−2 … (bincode's `varint_decode_i64`).
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+/// The unread rest of a record's bytes, for [`read_fields`].
+struct FieldReader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> FieldReader<'a> {
+    fn take(&mut self, count: usize) -> Option<&'a [u8]> {
+        if count > self.rest.len() {
+            return None;
+        }
+        let (taken, rest) = self.rest.split_at(count);
+        self.rest = rest;
+        Some(taken)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        let (&byte, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(byte)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    /// A `u64` (or a length) in bincode's varint: tags 251, 252 and 253 announce a u16, u32
+    /// or u64; 254 (u128) and 255 are errors.
+    fn varint(&mut self) -> Option<u64> {
+        match self.byte()? {
+            byte @ 0..=250 => Some(u64::from(byte)),
+            251 => Some(u64::from(u16::from_le_bytes(self.array()?))),
+            252 => Some(u64::from(u32::from_le_bytes(self.array()?))),
+            253 => Some(u64::from_le_bytes(self.array()?)),
+            _ => None,
+        }
+    }
+
+    /// A `u16` in bincode's varint: only a byte up to 250 or tag 251 and two bytes.
+    fn varint_u16(&mut self) -> Option<u16> {
+        match self.byte()? {
+            byte @ 0..=250 => Some(u16::from(byte)),
+            251 => Some(u16::from_le_bytes(self.array()?)),
+            _ => None,
+        }
+    }
+
+    /// A length-prefixed byte string, borrowed.
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let length = usize::try_from(self.varint()?).ok()?;
+        self.take(length)
+    }
+
+    fn text(&mut self) -> Option<String> {
+        std::str::from_utf8(self.bytes()?).ok().map(str::to_owned)
     }
 }
 
@@ -569,7 +696,256 @@ mod tests {
         );
     }
 
+    /// What `decode_fields` returned when bincode's serde decoder read every record.
+    fn decode_fields_by_serde(bytes: &[u8]) -> Result<Record, DecodeError> {
+        if bytes.len() > RECORD_BYTES_MAX {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        let (record, used) = Record::decode_serde(bytes)?;
+        if used != bytes.len() {
+            return Err(DecodeError::Trailing(bytes.len() - used));
+        }
+        if record.format != RECORD_FORMAT {
+            return Err(DecodeError::Format(record.format));
+        }
+        Ok(record)
+    }
+
+    /// The hand reader and the serde decoder agree on `bytes`: the same record and length, or
+    /// both refuse; and `decode_fields` returns what it returned before, errors word for word.
+    fn check_read_fields(bytes: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        proptest::prop_assert_eq!(read_fields(bytes), Record::decode_serde(bytes).ok());
+        proptest::prop_assert_eq!(Record::decode_fields(bytes), decode_fields_by_serde(bytes));
+        Ok(())
+    }
+
+    /// Any record, including formats, lengths and integers this code never writes.
+    fn any_record() -> impl proptest::strategy::Strategy<Value = Record> {
+        use proptest::prelude::*;
+        let text = || {
+            prop_oneof![
+                "[a-z/0-9-]{0,40}",
+                "\\PC{0,300}",
+                (0usize..=300).prop_map(|length| "x".repeat(length)),
+            ]
+        };
+        let integer = || {
+            prop_oneof![
+                0u64..=260,
+                proptest::sample::select(vec![
+                    0xFFFF,
+                    0x1_0000,
+                    0xFFFF_FFFF,
+                    0x1_0000_0000,
+                    u64::MAX
+                ]),
+                any::<u64>(),
+            ]
+        };
+        (
+            (prop_oneof![Just(RECORD_FORMAT), any::<u8>()], integer()),
+            (any::<[u8; 32]>(), any::<i64>(), text(), integer()),
+            (any::<[u8; 16]>(), text(), text(), text(), text()),
+            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..600)),
+        )
+            .prop_map(
+                |(
+                    (format, position),
+                    (prev_hash, recorded_at_us, stream, stream_version),
+                    (event_id, role, unit, user, kind),
+                    (schema_version, payload),
+                )| Record {
+                    format,
+                    position,
+                    prev_hash: Hash(prev_hash),
+                    recorded_at_us,
+                    stream,
+                    stream_version,
+                    event_id,
+                    actor: Actor { role, unit, user },
+                    kind,
+                    schema_version,
+                    payload,
+                },
+            )
+    }
+
+    /// A varint in the width `tag` asks for: 251, 252 or 253 forces that width when the value
+    /// fits in it (bincode reads such wider forms; only `decode` refuses them); 0, or a tag the
+    /// value does not fit, leaves the canonical form.
+    fn put_tagged(out: &mut Vec<u8>, value: u64, tag: u8) {
+        match tag {
+            251 if value <= 0xFFFF => {
+                out.push(251);
+                out.extend_from_slice(&(value as u16).to_le_bytes());
+            }
+            252 if value <= 0xFFFF_FFFF => {
+                out.push(252);
+                out.extend_from_slice(&(value as u32).to_le_bytes());
+            }
+            253 => {
+                out.push(253);
+                out.extend_from_slice(&value.to_le_bytes());
+            }
+            _ => put_varint(out, value),
+        }
+    }
+
+    /// The record's encoding with its ten varints in the widths `tags` ask for.
+    fn encode_with_tags(record: &Record, tags: [u8; 10]) -> Vec<u8> {
+        let [position, at, stream, version, role, unit, user, kind, schema, payload] = tags;
+        let put_bytes = |out: &mut Vec<u8>, bytes: &[u8], tag: u8| {
+            put_tagged(out, bytes.len() as u64, tag);
+            out.extend_from_slice(bytes);
+        };
+        let mut out = vec![record.format];
+        put_tagged(&mut out, record.position, position);
+        out.extend_from_slice(&record.prev_hash.0);
+        put_tagged(&mut out, zigzag(record.recorded_at_us), at);
+        put_bytes(&mut out, record.stream.as_bytes(), stream);
+        put_tagged(&mut out, record.stream_version, version);
+        out.extend_from_slice(&record.event_id);
+        put_bytes(&mut out, record.actor.role.as_bytes(), role);
+        put_bytes(&mut out, record.actor.unit.as_bytes(), unit);
+        put_bytes(&mut out, record.actor.user.as_bytes(), user);
+        put_bytes(&mut out, record.kind.as_bytes(), kind);
+        put_tagged(&mut out, u64::from(record.schema_version), schema);
+        put_bytes(&mut out, &record.payload, payload);
+        out
+    }
+
+    /// One change to encoded bytes.
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        Truncate(proptest::sample::Index),
+        Set(proptest::sample::Index, u8),
+        Insert(proptest::sample::Index, Vec<u8>),
+        Delete(proptest::sample::Index, usize),
+        Append(Vec<u8>),
+    }
+
+    fn any_mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+        use proptest::prelude::*;
+        let index = any::<proptest::sample::Index>;
+        let some_bytes = || {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 1..12),
+                proptest::sample::select(vec![
+                    vec![251u8],
+                    vec![252],
+                    vec![253],
+                    vec![254],
+                    vec![255],
+                    vec![0xC3],
+                    vec![0xED, 0xA0, 0x80],
+                ]),
+            ]
+        };
+        prop_oneof![
+            index().prop_map(Mutation::Truncate),
+            (index(), prop_oneof![any::<u8>(), 250u8..=255])
+                .prop_map(|(at, byte)| Mutation::Set(at, byte)),
+            (index(), some_bytes()).prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+            (index(), 1usize..10).prop_map(|(at, count)| Mutation::Delete(at, count)),
+            some_bytes().prop_map(Mutation::Append),
+        ]
+    }
+
+    fn mutate(bytes: &mut Vec<u8>, mutation: &Mutation) {
+        let at = |index: &proptest::sample::Index, length: usize| index.index(length.max(1));
+        match mutation {
+            Mutation::Truncate(index) => bytes.truncate(at(index, bytes.len())),
+            Mutation::Set(index, byte) => {
+                if !bytes.is_empty() {
+                    let at = at(index, bytes.len());
+                    bytes[at] = *byte;
+                }
+            }
+            Mutation::Insert(index, inserted) => {
+                let at = at(index, bytes.len() + 1).min(bytes.len());
+                bytes.splice(at..at, inserted.iter().copied());
+            }
+            Mutation::Delete(index, count) => {
+                let at = at(index, bytes.len()).min(bytes.len());
+                bytes.drain(at..(at + count).min(bytes.len()));
+            }
+            Mutation::Append(appended) => bytes.extend_from_slice(appended),
+        }
+    }
+
+    #[test]
+    fn read_fields_agrees_with_serde_at_the_edges() {
+        let record = sample(1, genesis_hash("o"));
+        let bytes = record.encode();
+        let edges: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![RECORD_FORMAT],
+            bytes.clone(),
+            [&bytes[..], &[0]].concat(),
+            bytes[..bytes.len() - 1].to_vec(),
+            // u16 schema version in the u32 form: bincode refuses it.
+            encode_with_tags(&record, [0, 0, 0, 0, 0, 0, 0, 0, 252, 0]),
+            // Every varint as wide as it goes.
+            encode_with_tags(&record, [253, 253, 253, 253, 253, 253, 253, 253, 251, 253]),
+        ];
+        for edge in &edges {
+            check_read_fields(edge).unwrap();
+        }
+        assert!(read_fields(&edges[5]).is_none());
+        assert_eq!(read_fields(&edges[6]).map(|(read, _)| read), Some(record));
+    }
+
+    #[test]
+    fn read_fields_counts_the_limit_as_bincode_does() {
+        // Around the payload length at which bincode's claimed bytes pass the limit: the hand
+        // reader must refuse from exactly the same length on.
+        let record = sample(1, genesis_hash("o"));
+        let claimed_without_payload = CLAIMED_BYTES_FIXED
+            + record.stream.len()
+            + record.actor.role.len()
+            + record.actor.unit.len()
+            + record.actor.user.len()
+            + record.kind.len();
+        let edge = RECORD_BYTES_MAX - claimed_without_payload;
+        let mut accepted = 0;
+        for length in edge - 3..=edge + 3 {
+            let mut record = record.clone();
+            record.payload = vec![0x5A; length];
+            let bytes = record.encode();
+            check_read_fields(&bytes).unwrap();
+            accepted += usize::from(read_fields(&bytes).is_some());
+        }
+        assert_eq!(
+            accepted, 4,
+            "lengths up to the edge decode, longer ones do not"
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn read_fields_reads_what_serde_reads(
+            record in any_record(),
+            tags in proptest::array::uniform10(proptest::prop_oneof![proptest::strategy::Just(0u8), 251u8..=253]),
+            mutations in proptest::collection::vec(any_mutation(), 0..4),
+        ) {
+            let mut bytes = encode_with_tags(&record, tags);
+            if tags == [0; 10] {
+                proptest::prop_assert_eq!(&bytes, &record.encode_serde());
+            }
+            check_read_fields(&bytes)?;
+            for mutation in &mutations {
+                mutate(&mut bytes, mutation);
+                check_read_fields(&bytes)?;
+            }
+        }
+
+        #[test]
+        fn read_fields_agrees_with_serde_on_any_bytes(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            check_read_fields(&bytes)?;
+        }
+
         #[test]
         fn encode_decode_round_trips(
             position in 1u64..u64::MAX,
