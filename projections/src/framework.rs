@@ -100,6 +100,8 @@ pub struct Tx<'a> {
     /// The tree is known to be empty (a new generation before its first commit): reads
     /// need not ask it.
     empty: bool,
+    /// The caches are discarded after this commit (see [`Tx::is_last`]).
+    last: bool,
 }
 
 impl<'a> Tx<'a> {
@@ -109,6 +111,7 @@ impl<'a> Tx<'a> {
             tree,
             writes,
             empty: false,
+            last: false,
         }
     }
 
@@ -118,7 +121,15 @@ impl<'a> Tx<'a> {
             tree,
             writes,
             empty: true,
+            last: false,
         }
+    }
+
+    /// Whether the projection's caches are discarded right after this commit (the last
+    /// of a catch-up or rebuild, or one after which they are too large): a flush may then
+    /// move what it stages out of its caches rather than copy it.
+    pub fn is_last(&self) -> bool {
+        self.last
     }
 
     /// The value under `key`, staged or stored.
@@ -155,7 +166,11 @@ impl<'a> Tx<'a> {
 
 /// The caches' map: every record looks up a few keys, and std's SipHash was a visible part
 /// of the folds. Iteration order never reaches stored bytes (see [`Projection`]).
-type FastMap<K, V> = foldhash::HashMap<K, V>;
+///
+/// hashbrown's map rather than std's (which is the same table) for `entry_ref`: a cached key
+/// is found with one probe and a missing one inserted without hashing it again, where std's
+/// API took a `contains_key` and a `get_mut` for every access.
+type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A typed read-through cache of values under one key space, written back on flush.
 ///
@@ -184,44 +199,42 @@ impl<V> Default for Table<V> {
 }
 
 impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
-    /// Reads the value under `key` into the cache unless it is there.
-    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<(), Error> {
-        if !self.entries.contains_key(key) {
-            let value = match tx.get(key)? {
-                Some(bytes) => Some(codec::decode(key, &bytes)?),
-                None => None,
-            };
-            self.entries.insert(
-                key.to_vec(),
-                Slot {
+    /// The slot under `key`, read into the cache unless it is there, and marked dirty when
+    /// `dirty` says so.
+    fn slot(
+        &mut self,
+        tx: &Tx<'_>,
+        key: &[u8],
+        dirty: impl FnOnce(&Option<V>) -> bool,
+    ) -> Result<&mut Slot<V>, Error> {
+        let slot = match self.entries.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(occupied) => occupied.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(vacant) => {
+                let value = match tx.get(key)? {
+                    Some(bytes) => Some(codec::decode(key, &bytes)?),
+                    None => None,
+                };
+                vacant.insert(Slot {
                     value,
                     dirty: false,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// The cached slot under `key` (loaded), marked dirty when `dirty` says so.
-    fn slot(&mut self, key: &[u8], dirty: impl FnOnce(&Option<V>) -> bool) -> &mut Slot<V> {
-        let slot = self.entries.get_mut(key).expect("loaded before");
+                })
+            }
+        };
         if !slot.dirty && dirty(&slot.value) {
             slot.dirty = true;
             self.changed.push(key.to_vec());
         }
-        slot
+        Ok(slot)
     }
 
     /// The value under `key`, without marking it changed.
     pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, |_| false).value.as_ref())
+        Ok(self.slot(tx, key, |_| false)?.value.as_ref())
     }
 
     /// The value under `key` for changing; `None` if there is none.
     pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, Option::is_some).value.as_mut())
+        Ok(self.slot(tx, key, Option::is_some)?.value.as_mut())
     }
 
     /// The value under `key` for changing, created with `make` if there is none.
@@ -231,14 +244,13 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
         key: &[u8],
         make: impl FnOnce() -> V,
     ) -> Result<&mut V, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, |_| true).value.get_or_insert_with(make))
+        Ok(self.slot(tx, key, |_| true)?.value.get_or_insert_with(make))
     }
 
     /// Replaces (or removes, with `None`) the value under `key`, without reading it.
     fn replace(&mut self, key: Vec<u8>, value: Option<V>) {
         match self.entries.entry(key) {
-            std::collections::hash_map::Entry::Occupied(mut occupied) => {
+            hashbrown::hash_map::Entry::Occupied(mut occupied) => {
                 let slot = occupied.get_mut();
                 slot.value = value;
                 if !slot.dirty {
@@ -246,7 +258,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
                     self.changed.push(occupied.key().clone());
                 }
             }
-            std::collections::hash_map::Entry::Vacant(vacant) => {
+            hashbrown::hash_map::Entry::Vacant(vacant) => {
                 self.changed.push(vacant.key().clone());
                 vacant.insert(Slot { value, dirty: true });
             }
@@ -264,8 +276,7 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
     where
         V: PartialEq,
     {
-        self.load(tx, key)?;
-        let slot = self.slot(key, |stored| stored.as_ref() != Some(&value));
+        let slot = self.slot(tx, key, |stored| stored.as_ref() != Some(&value))?;
         if slot.dirty {
             slot.value = Some(value);
         }
@@ -285,7 +296,9 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
             slot.dirty = false;
             staged.push((key, slot.value.as_ref().map(codec::encode)));
         }
-        tx.stage_all(staged);
+        // Each changed key is listed once: an unstable sort first leaves `stage_all` a
+        // sorted run (its stable sort was most of staging a rebuild's large tables).
+        tx.stage_all(sorted(staged));
     }
 
     /// Forgets every cached value; a large cache is freed on a thread of its own.
@@ -313,13 +326,19 @@ const DROP_LATER_ENTRIES_MIN: usize = 65_536;
 /// drops its caches between two batches when they outgrow [`Options::cache_entries_max`];
 /// neither needs to wait for the memory to be returned.
 fn drop_later<K: Send + 'static, V: Send + 'static>(entries: FastMap<K, V>) {
-    if entries.len() < DROP_LATER_ENTRIES_MIN {
+    let count = entries.len();
+    drop_later_if_many(entries, count);
+}
+
+/// Frees `items` (`count` allocations or more) on a thread of its own if they are many.
+fn drop_later_if_many<T: Send + 'static>(items: T, count: usize) {
+    if count < DROP_LATER_ENTRIES_MIN {
         return;
     }
     // A thread that cannot start leaves the freeing to this one.
     let _ = std::thread::Builder::new()
         .name("cache-drop".into())
-        .spawn(move || drop(entries));
+        .spawn(move || drop(items));
 }
 
 /// A value that owns index entries elsewhere in the same tree (lists by unit, due-date
@@ -360,56 +379,53 @@ impl<V> Default for IndexedTable<V> {
 }
 
 impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V> {
-    /// Reads the value under `key` into the cache unless it is there.
-    fn load(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<(), Error> {
-        if !self.entries.contains_key(key) {
-            let value: Option<V> = match tx.get(key)? {
-                Some(bytes) => Some(codec::decode(key, &bytes)?),
-                None => None,
-            };
-            let mut stored_index = value
-                .as_ref()
-                .map(|value| value.index_entries(key))
-                .unwrap_or_default();
-            sort_index(&mut stored_index);
-            self.entries.insert(
-                key.to_vec(),
-                IndexedSlot {
+    /// The slot under `key`, read into the cache unless it is there, and marked dirty when
+    /// `dirty` says so.
+    fn slot(
+        &mut self,
+        tx: &Tx<'_>,
+        key: &[u8],
+        dirty: impl FnOnce(&Option<V>) -> bool,
+    ) -> Result<&mut IndexedSlot<V>, Error> {
+        let slot = match self.entries.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(occupied) => occupied.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(vacant) => {
+                let value: Option<V> = match tx.get(key)? {
+                    Some(bytes) => Some(codec::decode(key, &bytes)?),
+                    None => None,
+                };
+                let mut stored_index = value
+                    .as_ref()
+                    .map(|value| value.index_entries(key))
+                    .unwrap_or_default();
+                sort_index(&mut stored_index);
+                vacant.insert(IndexedSlot {
                     value,
                     stored_index,
                     dirty: false,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// The cached slot under `key` (loaded), marked dirty when `dirty` says so.
-    fn slot(&mut self, key: &[u8], dirty: impl FnOnce(&Option<V>) -> bool) -> &mut IndexedSlot<V> {
-        let slot = self.entries.get_mut(key).expect("loaded before");
+                })
+            }
+        };
         if !slot.dirty && dirty(&slot.value) {
             slot.dirty = true;
             self.changed.push(key.to_vec());
         }
-        slot
+        Ok(slot)
     }
 
     /// The value under `key`, without marking it changed.
     pub fn get(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&V>, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, |_| false).value.as_ref())
+        Ok(self.slot(tx, key, |_| false)?.value.as_ref())
     }
 
     /// The value under `key` for changing; `None` if there is none.
     pub fn get_mut(&mut self, tx: &Tx<'_>, key: &[u8]) -> Result<Option<&mut V>, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, Option::is_some).value.as_mut())
+        Ok(self.slot(tx, key, Option::is_some)?.value.as_mut())
     }
 
     /// Sets the value under `key` (which must not exist yet or is replaced).
     pub fn put(&mut self, tx: &Tx<'_>, key: &[u8], value: V) -> Result<&mut V, Error> {
-        self.load(tx, key)?;
-        Ok(self.slot(key, |_| true).value.insert(value))
+        Ok(self.slot(tx, key, |_| true)?.value.insert(value))
     }
 
     /// The value under `key`, to change and hand back to [`IndexedTable::put_if_changed`]
@@ -422,8 +438,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
     where
         V: Clone,
     {
-        self.load(tx, key)?;
-        let slot = self.slot(key, |_| false);
+        let slot = self.slot(tx, key, |_| false)?;
         Ok(if slot.dirty {
             slot.value.take()
         } else {
@@ -438,8 +453,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
     where
         V: PartialEq,
     {
-        self.load(tx, key)?;
-        let slot = self.slot(key, |stored| stored.as_ref() != Some(&value));
+        let slot = self.slot(tx, key, |stored| stored.as_ref() != Some(&value))?;
         if slot.dirty {
             slot.value = Some(value);
         }
@@ -448,6 +462,10 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
 
     /// Stages every changed value and the index entries that changed with it.
     pub fn flush(&mut self, tx: &mut Tx<'_>) {
+        if tx.is_last() && self.changed.len() >= FLUSH_PARALLEL_VALUES_MIN {
+            self.flush_and_forget(tx);
+            return;
+        }
         if self.changed.len() < FLUSH_PARALLEL_VALUES_MIN {
             // The writer's batches: visit the few changed values, not the whole cache.
             let mut staged = Vec::with_capacity(self.changed.len() * 4);
@@ -469,14 +487,62 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
         // threads halves the longest part of the commit.
         let half = dirty.len() / 2;
         let (first, second) = dirty.split_at_mut(half);
-        let (mut first, mut second) = std::thread::scope(|scope| {
-            let second = scope.spawn(|| Self::stage(second).into_iter().collect());
-            let first: BTreeMap<_, _> = Self::stage(first).into_iter().collect();
-            (first, second.join().expect("a flush thread panicked"))
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| sorted(Self::stage(second)));
+            (
+                sorted(Self::stage(first)),
+                second.join().expect("a flush thread panicked"),
+            )
         });
-        // The halves own distinct keys (values own distinct index entries).
-        first.append(&mut second);
-        tx.writes.entries.append(&mut first);
+        stage_sorted_halves(tx, first, second);
+    }
+
+    /// [`IndexedTable::flush`] for the last commit before the cache is discarded (a
+    /// rebuild's): the cache is emptied, each changed value's key and new index entries are
+    /// moved into the writes rather than copied (in a rebuild, a million index entries),
+    /// and the values are freed on a thread of their own.
+    fn flush_and_forget(&mut self, tx: &mut Tx<'_>) {
+        self.changed.clear();
+        let entries = std::mem::take(&mut self.entries);
+        let mut dirty = Vec::with_capacity(entries.len());
+        let mut clean = Vec::new();
+        for (key, slot) in entries {
+            if slot.dirty {
+                dirty.push((key, slot));
+            } else {
+                clean.push(slot);
+            }
+        }
+        let second = dirty.split_off(dirty.len() / 2);
+        let stage = |dirty: Vec<(Vec<u8>, IndexedSlot<V>)>| {
+            let mut staged = Vec::with_capacity(dirty.len() * 12);
+            let mut values = Vec::with_capacity(dirty.len());
+            for (key, slot) in dirty {
+                let mut index = match &slot.value {
+                    Some(value) => value.index_entries(&key),
+                    None => Vec::new(),
+                };
+                if slot.stored_index.is_empty() {
+                    staged.extend(index.drain(..).map(|(key, value)| (key, Some(value))));
+                } else {
+                    sort_index(&mut index);
+                    stage_index_diff(&slot.stored_index, &index, &mut staged);
+                }
+                staged.push((key, slot.value.as_ref().map(codec::encode)));
+                values.push(slot);
+            }
+            (sorted(staged), values)
+        };
+        let ((first, first_values), (second, second_values)) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| stage(second));
+            (
+                stage(dirty),
+                second.join().expect("a flush thread panicked"),
+            )
+        });
+        let count = clean.len() + first_values.len() + second_values.len();
+        drop_later_if_many((clean, first_values, second_values), count);
+        stage_sorted_halves(tx, first, second);
     }
 
     /// The writes that bring the stored form of `dirty` up to date, which it marks clean.
@@ -523,6 +589,21 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// `staged` sorted by key, for writes whose keys are distinct (a flush's: values own
+/// distinct keys and index entries), so the sort need not be stable.
+fn sorted(mut staged: Vec<Change>) -> Vec<Change> {
+    staged.sort_unstable_by(|left, right| left.0.cmp(&right.0));
+    staged
+}
+
+/// Stages two sorted runs of writes with distinct keys into `tx`. Collecting a sorted
+/// sequence into a map is linear: the map's sort finds the two runs and merges them.
+fn stage_sorted_halves(tx: &mut Tx<'_>, mut first: Vec<Change>, second: Vec<Change>) {
+    first.extend(second);
+    let mut staged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = first.into_iter().collect();
+    tx.writes.entries.append(&mut staged);
 }
 
 /// Sorts index entries by key. A value lists each of its index keys once, so no two
@@ -906,6 +987,7 @@ impl Projections {
                     writes,
                     &self.options,
                     false,
+                    false,
                 )
             });
             if let Err(error) = result {
@@ -997,7 +1079,7 @@ impl Projections {
                     break;
                 }
                 let commit_started = Instant::now();
-                self.commit_targets(&mut targets)?;
+                self.commit_targets(&mut targets, segment.next > head)?;
                 for target in targets.iter_mut() {
                     target.empty = false;
                 }
@@ -1153,7 +1235,9 @@ impl Projections {
         Ok(segment)
     }
 
-    fn commit_targets(&mut self, targets: &mut [Target]) -> Result<(), Error> {
+    /// Commits what every target staged; `last` says this is the run's last commit, after
+    /// which the caches are discarded.
+    fn commit_targets(&mut self, targets: &mut [Target], last: bool) -> Result<(), Error> {
         let options = &self.options;
         let mut projections: Vec<Option<&mut Box<dyn Projection>>> = self
             .members
@@ -1176,6 +1260,7 @@ impl Projections {
                 std::mem::take(&mut target.writes),
                 options,
                 target.shadow,
+                last,
             )
         };
         // Each projection has its own tree, so large commits run side by side. Only their
@@ -1416,8 +1501,11 @@ fn commit(
     writes: Writes,
     options: &Options,
     shadow: bool,
+    last: bool,
 ) -> Result<(), Error> {
+    let discard = last || projection.cached() > options.cache_entries_max;
     let mut tx = Tx::new(tree, writes);
+    tx.last = discard;
     projection.flush(&mut tx)?;
     let writes = tx.into_writes();
     if writes.is_empty() && read_checkpoint(tree)? == checkpoint {
@@ -1431,7 +1519,7 @@ fn commit(
     } else {
         apply_in_parts(tree.inner(), writes, batch_keys_max, shadow)?;
     }
-    if projection.cached() > options.cache_entries_max {
+    if discard {
         projection.discard();
     }
     Ok(())
@@ -1651,5 +1739,112 @@ mod tests {
         // Some parts were written before the cut: the marker is what tells.
         let stored = dump(&tree.inner).expect("dumps").len();
         assert!(stored > 1 && stored < 1_001, "{stored} keys stored");
+    }
+
+    /// A value with two index entries: its group's list, and a list of every value.
+    #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+    struct Item {
+        group: u32,
+        size: u32,
+    }
+
+    impl Indexed for Item {
+        fn index_entries(&self, key: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+            let mut by_group = format!("g/{:04}/", self.group).into_bytes();
+            by_group.extend_from_slice(key);
+            let mut all = b"l/".to_vec();
+            all.extend_from_slice(key);
+            vec![
+                (by_group, key.to_vec()),
+                (all, self.size.to_be_bytes().to_vec()),
+            ]
+        }
+    }
+
+    /// Changes half of `values` values (a quarter of them moving to another group), removes
+    /// some, and adds as many new ones, in a table over `tree`; then flushes it, as the last
+    /// commit or not.
+    fn changed_and_flushed(tree: &MemTree, values: u32, last: bool) -> (Writes, usize) {
+        let mut table = IndexedTable::<Item>::default();
+        let mut tx = Tx::new(tree, Writes::default());
+        for n in 0..values * 3 / 2 {
+            let key = format!("v/{n:08}").into_bytes();
+            match n % 4 {
+                _ if n >= values => {
+                    table
+                        .put(
+                            &tx,
+                            &key,
+                            Item {
+                                group: n % 7,
+                                size: n,
+                            },
+                        )
+                        .expect("puts");
+                }
+                0 => {
+                    let mut item = table.take_for_update(&tx, &key).expect("reads").unwrap();
+                    item.group += 1;
+                    table.put_if_changed(&tx, &key, item).expect("puts");
+                }
+                1 => {
+                    let mut item = table.take_for_update(&tx, &key).expect("reads").unwrap();
+                    item.size += 1;
+                    table.put_if_changed(&tx, &key, item).expect("puts");
+                }
+                2 if n % 8 == 2 => {
+                    let slot = table.slot(&tx, &key, |_| true).expect("reads");
+                    slot.value = None;
+                }
+                _ => {
+                    table.get(&tx, &key).expect("reads");
+                }
+            }
+        }
+        tx.last = last;
+        table.flush(&mut tx);
+        (tx.into_writes(), table.len())
+    }
+
+    #[test]
+    fn the_last_flush_stages_what_a_flush_that_keeps_the_cache_stages() {
+        let values = (FLUSH_PARALLEL_VALUES_MIN as u32) * 2;
+        let tree = MemTree::default();
+        let mut first = IndexedTable::<Item>::default();
+        let mut tx = Tx::new(&tree, Writes::default());
+        for n in 0..values {
+            let item = Item {
+                group: n % 7,
+                size: n,
+            };
+            first
+                .put(&tx, format!("v/{n:08}").as_bytes(), item)
+                .expect("puts");
+        }
+        first.flush(&mut tx);
+        tree.apply_batch(tx.into_writes()).expect("writes");
+        assert_eq!(dump(&tree).expect("dumps").len(), values as usize * 3);
+
+        let (kept, cached) = changed_and_flushed(&tree, values, false);
+        let (forgotten, left) = changed_and_flushed(&tree, values, true);
+        assert_eq!(cached, values as usize * 3 / 2, "a flush keeps its cache");
+        assert_eq!(left, 0, "the last flush empties it");
+        assert_eq!(kept, forgotten);
+        // New values, moved and removed index entries, and removed values are all staged.
+        let staged = |key: &[u8]| forgotten.entries.get(key).cloned();
+        assert_eq!(
+            staged(b"g/0001/v/00000000"),
+            Some(Some(b"v/00000000".to_vec()))
+        );
+        assert_eq!(staged(b"g/0000/v/00000000"), Some(None));
+        assert_eq!(staged(b"v/00000002"), Some(None));
+        assert_eq!(staged(b"l/v/00000002"), Some(None));
+        let new = format!("v/{values:08}").into_bytes();
+        assert!(matches!(staged(&new), Some(Some(_))));
+        assert_eq!(
+            staged(b"v/00000003"),
+            None,
+            "an unchanged value is not staged"
+        );
     }
 }
