@@ -23,8 +23,31 @@ fn config() -> impl bincode::config::Config {
 }
 
 /// Encodes a stored value.
+///
+/// bincode's `encode_to_vec` grows its vector from empty by doubling: a case status of a
+/// kilobyte took eight allocations and copies. The value is encoded into a buffer kept by
+/// the thread instead, and copied out once at its size.
 pub fn encode<V: Serialize>(value: &V) -> Vec<u8> {
-    bincode::serde::encode_to_vec(value, config()).expect("projection values always encode")
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> =
+            std::cell::RefCell::new(Vec::with_capacity(4096));
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        bincode::serde::encode_into_writer(value, ScratchWriter(scratch), config())
+            .expect("projection values always encode");
+        scratch.as_slice().to_vec()
+    })
+}
+
+/// Appends what bincode writes to a vector.
+struct ScratchWriter<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for ScratchWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 /// Decodes a stored value; `key` names it in the error.

@@ -361,6 +361,8 @@ pub struct IndexedTable<V> {
     entries: FastMap<Vec<u8>, IndexedSlot<V>>,
     /// The keys marked dirty since the last flush, each once (see [`Table`]).
     changed: Vec<Vec<u8>>,
+    /// What [`IndexedTable::flush_and_forget`] took out of the cache, freed by `clear`.
+    forgotten: Vec<Vec<IndexedSlot<V>>>,
 }
 
 struct IndexedSlot<V> {
@@ -374,6 +376,7 @@ impl<V> Default for IndexedTable<V> {
         IndexedTable {
             entries: FastMap::default(),
             changed: Vec::new(),
+            forgotten: Vec::new(),
         }
     }
 }
@@ -500,7 +503,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
     /// [`IndexedTable::flush`] for the last commit before the cache is discarded (a
     /// rebuild's): the cache is emptied, each changed value's key and new index entries are
     /// moved into the writes rather than copied (in a rebuild, a million index entries),
-    /// and the values are freed on a thread of their own.
+    /// and the values are kept aside until `clear`, which frees them on a thread of its own.
     fn flush_and_forget(&mut self, tx: &mut Tx<'_>) {
         self.changed.clear();
         let entries = std::mem::take(&mut self.entries);
@@ -540,8 +543,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
                 second.join().expect("a flush thread panicked"),
             )
         });
-        let count = clean.len() + first_values.len() + second_values.len();
-        drop_later_if_many((clean, first_values, second_values), count);
+        self.forgotten.extend([clean, first_values, second_values]);
         stage_sorted_halves(tx, first, second);
     }
 
@@ -578,6 +580,9 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
     pub fn clear(&mut self) {
         drop_later(std::mem::take(&mut self.entries));
         self.changed.clear();
+        let forgotten = std::mem::take(&mut self.forgotten);
+        let count = forgotten.iter().map(Vec::len).sum();
+        drop_later_if_many(forgotten, count);
     }
 
     /// How many values are cached.
@@ -1503,9 +1508,9 @@ fn commit(
     shadow: bool,
     last: bool,
 ) -> Result<(), Error> {
-    let discard = last || projection.cached() > options.cache_entries_max;
+    let too_large = projection.cached() > options.cache_entries_max;
     let mut tx = Tx::new(tree, writes);
-    tx.last = discard;
+    tx.last = last || too_large;
     projection.flush(&mut tx)?;
     let writes = tx.into_writes();
     if writes.is_empty() && read_checkpoint(tree)? == checkpoint {
@@ -1519,7 +1524,9 @@ fn commit(
     } else {
         apply_in_parts(tree.inner(), writes, batch_keys_max, shadow)?;
     }
-    if discard {
+    // After a run's last commit the caller discards the caches once the commits are
+    // durable, so that freeing them does not take a core from the other commits.
+    if too_large {
         projection.discard();
     }
     Ok(())

@@ -232,31 +232,48 @@ impl PagedTree {
                 }
             }
         }
-        let changes: usize = classes.iter().map(|(_, _, changes)| changes.len()).sum();
-        if changes < PARALLEL_CHANGES_MIN || classes.len() < 2 {
+        let total: usize = classes.iter().map(|(_, _, changes)| changes.len()).sum();
+        if total < PARALLEL_CHANGES_MIN {
             for (prefix, class, changes) in classes {
                 self.class_writes(&prefix, class, changes, &mut out)?;
             }
             return Ok(out);
         }
         // A rebuild's commit cuts a million entries into pages: two threads, each with
-        // classes of about half the entries. Classes own disjoint stored keys.
-        classes.sort_by_key(|(_, _, changes)| std::cmp::Reverse(changes.len()));
+        // classes of about half the entries. Classes own disjoint stored keys. A class with
+        // more than half of them and nothing stored yet (a rebuild's lists: four fifths of
+        // its entries) is cut in two at a page boundary, one part for each thread.
+        let mut jobs: Vec<Job> = Vec::new();
+        for (prefix, class, mut changes) in classes {
+            if changes.len() * 2 > total && self.page_at(&prefix, &prefix)?.is_none() {
+                if let Some(at) = boundary_after(&prefix, class, &changes, changes.len() / 2) {
+                    let tail = changes.split_off(at);
+                    jobs.push((prefix.clone(), class, changes, Part::New { tail: false }));
+                    jobs.push((prefix, class, tail, Part::New { tail: true }));
+                    continue;
+                }
+            }
+            jobs.push((prefix, class, changes, Part::Whole));
+        }
+        jobs.sort_by_key(|(_, _, changes, _)| std::cmp::Reverse(changes.len()));
         let (mut first, mut second) = (Vec::new(), Vec::new());
         let (mut first_changes, mut second_changes) = (0, 0);
-        for class in classes {
+        for job in jobs {
             if first_changes <= second_changes {
-                first_changes += class.2.len();
-                first.push(class);
+                first_changes += job.2.len();
+                first.push(job);
             } else {
-                second_changes += class.2.len();
-                second.push(class);
+                second_changes += job.2.len();
+                second.push(job);
             }
         }
-        let cut = |group: Vec<(Vec<u8>, Class, Vec<Change>)>| -> Result<Writes, StoreError> {
+        let cut = |group: Vec<Job>| -> Result<Writes, StoreError> {
             let mut out = Writes::default();
-            for (prefix, class, changes) in group {
-                self.class_writes(&prefix, class, changes, &mut out)?;
+            for (prefix, class, changes, part) in group {
+                match part {
+                    Part::Whole => self.class_writes(&prefix, class, changes, &mut out)?,
+                    Part::New { tail } => cut_new(&prefix, class, &changes, tail, &mut out),
+                }
             }
             Ok(out)
         };
@@ -282,19 +299,12 @@ impl PagedTree {
         changes: Vec<Change>,
         out: &mut Writes,
     ) -> Result<(), StoreError> {
-        let tail = tail_key(prefix);
-        let mut cutter = Cutter::new(prefix, class, out);
         if self.page_at(prefix, prefix)?.is_none() {
-            // Nothing stored in the class yet (a rebuild's one commit): cut the new entries,
-            // which come in key order, straight into pages.
-            for (key, value) in &changes {
-                if let Some(value) = value {
-                    cutter.push(&key[prefix.len()..], value);
-                }
-            }
-            cutter.finish_tail(&tail);
+            cut_new(prefix, class, &changes, true, out);
             return Ok(());
         }
+        let tail = tail_key(prefix);
+        let mut cutter = Cutter::new(prefix, class, out);
         // The pages touched, by stored key, in order, each with the changes that fall in it.
         let mut pages: BTreeMap<Vec<u8>, Loaded> = BTreeMap::new();
         let mut current: Option<Vec<u8>> = None;
@@ -333,6 +343,52 @@ impl PagedTree {
         }
         Ok(())
     }
+}
+
+/// A class's changes cut by one paging thread: all of them, or a part of a class with
+/// nothing stored (see [`cut_new`]).
+type Job = (Vec<u8>, Class, Vec<Change>, Part);
+
+/// Which changes of a class a [`Job`] holds.
+#[derive(Clone, Copy)]
+enum Part {
+    /// All of them.
+    Whole,
+    /// A run of them, in a class with nothing stored; `tail` says the run is the class's
+    /// last, whose entries after the last boundary make the tail page.
+    New { tail: bool },
+}
+
+/// Cuts `changes` (in key order) of a class that has nothing stored yet straight into
+/// pages: its removals have nothing to remove. A run other than the class's last must end
+/// with a boundary entry (see [`boundary_after`]), so that it leaves no open page.
+fn cut_new(prefix: &[u8], class: Class, changes: &[Change], tail: bool, out: &mut Writes) {
+    let mut cutter = Cutter::new(prefix, class, out);
+    for (key, value) in changes {
+        if let Some(value) = value {
+            cutter.push(&key[prefix.len()..], value);
+        }
+    }
+    if tail {
+        cutter.finish_tail(&tail_key(prefix));
+    } else {
+        debug_assert!(!cutter.is_open(), "a run ends at a boundary");
+    }
+}
+
+/// The index just past the first boundary entry (a put) at or after `from` in `changes`,
+/// where a run of a new class may end; `None` if none is left before the last change.
+fn boundary_after(prefix: &[u8], class: Class, changes: &[Change], from: usize) -> Option<usize> {
+    let seed = fnv1a_from(FNV_OFFSET, prefix);
+    let last = changes.len().checked_sub(1)?;
+    (from..last)
+        .find(|&index| {
+            let (key, value) = &changes[index];
+            value.is_some()
+                && fnv1a_from(seed, &key[prefix.len()..])
+                    .is_multiple_of(class.entries_per_page.max(1))
+        })
+        .map(|index| index + 1)
 }
 
 /// A stored page, as read, and the changes that fall in it (in key order).
