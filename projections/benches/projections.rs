@@ -11,7 +11,8 @@
 //! ledger in a temporary folder. `CASELEDGER_BENCH_RECORDS` changes the size and
 //! `CASELEDGER_BENCH_DIR` keeps the ledger in (and reuses it from) a folder.
 //! `CASELEDGER_BENCH_ONLY_REBUILD` stops after the rebuild; `CASELEDGER_BENCH_ONLY_BATCHES`
-//! runs only the per-batch apply.
+//! runs only the per-batch apply; `CASELEDGER_BENCH_SKIP_WRITER` skips the per-batch and the
+//! incremental apply (the rebuild and the queries only).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -361,7 +362,9 @@ fn main() {
     );
 
     let batches_only = std::env::var_os("CASELEDGER_BENCH_ONLY_BATCHES").is_some();
-    if batches_only || std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_none() {
+    let skip_writer = std::env::var_os("CASELEDGER_BENCH_SKIP_WRITER").is_some();
+    if batches_only || (std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_none() && !skip_writer)
+    {
         let warm = if benching { 300_000 } else { 2_000 };
         small_batches(&ledger, warm, 32, if benching { 2_000 } else { 20 });
     }
@@ -424,7 +427,9 @@ fn main() {
     if std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_some() {
         return;
     }
-    incremental(&ledger, if benching { 200 } else { 5 });
+    if !skip_writer {
+        incremental(&ledger, if benching { 200 } else { 5 });
+    }
 
     let reader = Reader::new(store.clone()).expect("reader");
     for name in caseledger_projections::NAMES {
