@@ -91,6 +91,14 @@ impl Key {
         Key(bytes)
     }
 
+    /// Starts a key with `tag` in `bytes`, whose old content is dropped but whose capacity
+    /// is kept: for a fold that builds many keys in a row.
+    pub fn reuse(mut bytes: Vec<u8>, tag: &[u8]) -> Key {
+        bytes.clear();
+        bytes.extend_from_slice(tag);
+        Key(bytes)
+    }
+
     /// Appends text, prefixed by its length (u16 big-endian) so that keys stay prefix-free.
     pub fn text(mut self, text: &str) -> Key {
         let length = u16::try_from(text.len()).unwrap_or(u16::MAX);

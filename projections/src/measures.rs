@@ -210,8 +210,9 @@ pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
     crate::paged::by_tag(key, &[(b"k/", 8), (b"m/", 16), (b"o/", 8), (b"r/", 16)])
 }
 
-fn cell_key(dimension: Dimension, value: &str, month: &str) -> Vec<u8> {
-    Key::tag(b"m/")
+/// The key of a cell, built in `bytes` (see [`Key::reuse`]).
+fn cell_key(bytes: Vec<u8>, dimension: Dimension, value: &str, month: &str) -> Vec<u8> {
+    Key::reuse(bytes, b"m/")
         .raw(&[dimension.tag()])
         .text(value)
         .text(month)
@@ -224,6 +225,8 @@ pub struct MeasuresProjection {
     cases: IndexedTable<MeasureCase>,
     cells: Table<Counts>,
     last_filed: Table<i64>,
+    /// A buffer for the cell keys of one record.
+    cell_key: Vec<u8>,
 }
 
 impl MeasuresProjection {
@@ -239,10 +242,13 @@ impl MeasuresProjection {
         month: &str,
         change: impl Fn(&mut Counts),
     ) -> Result<(), Error> {
+        // Most records count in five cells: their keys are built in one buffer.
+        let mut key = std::mem::take(&mut self.cell_key);
         for (dimension, value) in dims {
-            let key = cell_key(*dimension, value, month);
+            key = cell_key(key, *dimension, value, month);
             change(self.cells.get_or_insert_with(tx, &key, Counts::default)?);
         }
+        self.cell_key = key;
         Ok(())
     }
 
@@ -520,8 +526,8 @@ impl MeasureQueries {
     ) -> Result<Measures, Error> {
         let tree = self.reader.tree(NAME)?;
         let mut counts = Counts::default();
-        let start = cell_key(dimension, value, &months.from);
-        let mut end = cell_key(dimension, value, &months.to);
+        let start = cell_key(Vec::new(), dimension, value, &months.from);
+        let mut end = cell_key(Vec::new(), dimension, value, &months.to);
         end.push(0);
         decode_cells(tree.as_ref(), &start, &end, &mut |_, cell| {
             counts.add(&cell)
@@ -584,8 +590,8 @@ impl MeasureQueries {
         at_us: i64,
     ) -> Result<Vec<(String, Measures)>, Error> {
         let tree = self.reader.tree(NAME)?;
-        let start = cell_key(dimension, value, &months.from);
-        let mut end = cell_key(dimension, value, &months.to);
+        let start = cell_key(Vec::new(), dimension, value, &months.from);
+        let mut end = cell_key(Vec::new(), dimension, value, &months.to);
         end.push(0);
         let skip = Key::tag(b"m/")
             .raw(&[dimension.tag()])
