@@ -1770,8 +1770,8 @@ mod tests {
 
     /// Changes half of `values` values (a quarter of them moving to another group), removes
     /// some, and adds as many new ones, in a table over `tree`; then flushes it, as the last
-    /// commit or not.
-    fn changed_and_flushed(tree: &MemTree, values: u32, last: bool) -> (Writes, usize) {
+    /// commit or not. Returns the writes, the values still cached and those set aside.
+    fn changed_and_flushed(tree: &MemTree, values: u32, last: bool) -> (Writes, usize, usize) {
         let mut table = IndexedTable::<Item>::default();
         let mut tx = Tx::new(tree, Writes::default());
         for n in 0..values * 3 / 2 {
@@ -1810,7 +1810,13 @@ mod tests {
         }
         tx.last = last;
         table.flush(&mut tx);
-        (tx.into_writes(), table.len())
+        let (cached, set_aside) = (table.len(), table.forgotten.iter().map(Vec::len).sum());
+        table.clear();
+        assert!(
+            table.forgotten.is_empty() && table.is_empty(),
+            "clear frees all"
+        );
+        (tx.into_writes(), cached, set_aside)
     }
 
     #[test]
@@ -1832,10 +1838,12 @@ mod tests {
         tree.apply_batch(tx.into_writes()).expect("writes");
         assert_eq!(dump(&tree).expect("dumps").len(), values as usize * 3);
 
-        let (kept, cached) = changed_and_flushed(&tree, values, false);
-        let (forgotten, left) = changed_and_flushed(&tree, values, true);
+        let (kept, cached, none_aside) = changed_and_flushed(&tree, values, false);
+        let (forgotten, left, set_aside) = changed_and_flushed(&tree, values, true);
         assert_eq!(cached, values as usize * 3 / 2, "a flush keeps its cache");
+        assert_eq!(none_aside, 0);
         assert_eq!(left, 0, "the last flush empties it");
+        assert_eq!(set_aside, cached, "and sets every value aside until clear");
         assert_eq!(kept, forgotten);
         // New values, moved and removed index entries, and removed values are all staged.
         let staged = |key: &[u8]| forgotten.entries.get(key).cloned();
