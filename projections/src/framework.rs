@@ -827,6 +827,14 @@ pub struct Projections {
     meta: Arc<dyn KvTree>,
     members: Vec<Member>,
     options: Options,
+    /// The thread dropping the generations the last swap retired (see `run_targets`).
+    dropping: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Projections {
+    fn drop(&mut self) {
+        self.finish_dropping();
+    }
 }
 
 impl Projections {
@@ -905,6 +913,7 @@ impl Projections {
             meta,
             members,
             options,
+            dropping: None,
         };
         let summary = projections.run(targets, source, progress)?;
         Ok((projections, summary))
@@ -919,6 +928,8 @@ impl Projections {
         source: &dyn RecordSource,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Summary, Error> {
+        // The generations the last swap retired are gone before new ones are started.
+        self.finish_dropping();
         for name in names {
             if !self
                 .members
@@ -1004,6 +1015,38 @@ impl Projections {
             }
         }
         Ok(())
+    }
+
+    /// Drops the trees of generations a swap retired on a thread of its own: a million-record
+    /// generation took a third of a second to drop, after the new one was already serving.
+    /// Their numbers stay in meta's retired list until the next open or shadow drops them
+    /// again (dropping a tree that is gone does nothing), so a process that ends before the
+    /// thread does leaves nothing behind. The thread is joined before the next rebuild and
+    /// when the projections are dropped.
+    fn drop_in_background(&mut self, trees: Vec<String>) {
+        self.finish_dropping();
+        if trees.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        let drop_all = move || {
+            for tree in trees {
+                // A failure leaves the tree listed as retired, dropped at the next open.
+                let _ = store.drop_tree(&tree);
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("generation-drop".into())
+            .spawn(drop_all);
+        // A thread that cannot start leaves the trees to the next open.
+        self.dropping = spawned.ok();
+    }
+
+    /// Waits for the thread of [`Projections::drop_in_background`], if one runs.
+    fn finish_dropping(&mut self) {
+        if let Some(thread) = self.dropping.take() {
+            let _ = thread.join();
+        }
     }
 
     fn run(
@@ -1116,17 +1159,14 @@ impl Projections {
             finish_seconds: 0.0,
             swapped: Vec::new(),
         };
+        let mut retired = Vec::new();
         for target in targets {
             let member = &mut self.members[target.member];
             let name = member.projection.name();
             member.projection.discard();
             if target.shadow {
-                swap_in(
-                    self.store.as_ref(),
-                    self.meta.as_ref(),
-                    name,
-                    target.generation,
-                )?;
+                let old = swap_in(self.meta.as_ref(), name, target.generation)?;
+                retired.extend(old.map(|number| generation_tree(name, number)));
                 member.tree = Some(target.tree);
                 member.generation = Some(target.generation);
                 summary.swapped.push(name.to_string());
@@ -1136,6 +1176,7 @@ impl Projections {
                 .projections
                 .push((name.to_string(), target.generation));
         }
+        self.drop_in_background(retired);
         summary.finish_seconds = finish_started.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -1352,21 +1393,17 @@ fn start_shadow(
     })
 }
 
-/// The swap: one write to meta makes the shadow active; then the old tree is dropped.
-fn swap_in(
-    store: &dyn KvStore,
-    meta: &dyn KvTree,
-    name: &str,
-    generation: Generation,
-) -> Result<(), Error> {
+/// The swap: one write to meta makes the shadow active and lists the old generation as
+/// retired, whose number it returns for the caller to drop (see
+/// [`Projections::drop_in_background`]).
+fn swap_in(meta: &dyn KvTree, name: &str, generation: Generation) -> Result<Option<u64>, Error> {
     let mut entry = read_meta(meta, name)?;
-    if let Some(old) = entry.active {
-        entry.retired.push(old.number);
-    }
+    let old = entry.active.map(|old| old.number);
+    entry.retired.extend(old);
     entry.active = Some(generation);
     entry.building = None;
     write_meta(meta, name, &entry)?;
-    drop_retired(store, meta, name, &mut entry)
+    Ok(old)
 }
 
 fn drop_retired(

@@ -176,6 +176,29 @@ fn a_version_change_rebuilds_and_swaps() {
 }
 
 #[test]
+fn a_rebuild_drops_the_old_generation_behind_it_and_an_open_forgets_it() {
+    let log = records(40);
+    let store = MemStore::new();
+    let mut projections = open(&store, 1, &log, small_options()).unwrap();
+    let meta = store.open_tree(META_TREE).unwrap();
+    let first = read_meta(meta.as_ref(), "tally").unwrap().active.unwrap();
+    let summary = projections.rebuild(&[], &log, &mut |_| {}).unwrap();
+    assert_eq!(summary.swapped, vec!["tally".to_string()]);
+    let entry = read_meta(meta.as_ref(), "tally").unwrap();
+    assert_ne!(entry.active.unwrap().number, first.number);
+    // Listed as retired until an open or a shadow drops it again; the tree itself is
+    // dropped on a thread that dropping the projections waits for.
+    assert_eq!(entry.retired, vec![first.number]);
+    drop(projections);
+    let old_tree = generation_tree("tally", first.number);
+    assert!(!store.tree_names().contains(&old_tree));
+    let projections = open(&store, 1, &log, small_options()).unwrap();
+    assert!(read_meta(meta.as_ref(), "tally").unwrap().retired.is_empty());
+    assert!(!store.tree_names().contains(&old_tree));
+    assert_eq!(projections.checkpoints(), vec![("tally", 40)]);
+}
+
+#[test]
 fn an_interrupted_rebuild_leaves_the_old_generation_serving_and_resumes() {
     let log = records(100);
     let store = MemStore::new();
