@@ -193,7 +193,10 @@ fn a_rebuild_drops_the_old_generation_behind_it_and_an_open_forgets_it() {
     let old_tree = generation_tree("tally", first.number);
     assert!(!store.tree_names().contains(&old_tree));
     let projections = open(&store, 1, &log, small_options()).unwrap();
-    assert!(read_meta(meta.as_ref(), "tally").unwrap().retired.is_empty());
+    assert!(read_meta(meta.as_ref(), "tally")
+        .unwrap()
+        .retired
+        .is_empty());
     assert!(!store.tree_names().contains(&old_tree));
     assert_eq!(projections.checkpoints(), vec![("tally", 40)]);
 }
