@@ -85,6 +85,12 @@ fn fnv1a_from(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
+/// Whether the entry whose key is a class's prefix followed by `rest` ends its page; `seed`
+/// is the FNV-1a state after the prefix.
+fn is_boundary(seed: u64, class: Class, rest: &[u8]) -> bool {
+    fnv1a_from(seed, rest).is_multiple_of(class.entries_per_page.max(1))
+}
+
 fn tail_key(prefix: &[u8]) -> Vec<u8> {
     let mut key = prefix.to_vec();
     key.extend_from_slice(&TAIL_MARK);
@@ -384,9 +390,7 @@ fn boundary_after(prefix: &[u8], class: Class, changes: &[Change], from: usize) 
     (from..last)
         .find(|&index| {
             let (key, value) = &changes[index];
-            value.is_some()
-                && fnv1a_from(seed, &key[prefix.len()..])
-                    .is_multiple_of(class.entries_per_page.max(1))
+            value.is_some() && is_boundary(seed, class, &key[prefix.len()..])
         })
         .map(|index| index + 1)
 }
@@ -474,8 +478,7 @@ impl<'a> Cutter<'a> {
 
     /// Adds the entry whose key is the prefix followed by `rest`.
     fn push(&mut self, rest: &[u8], value: &[u8]) {
-        let hash = fnv1a_from(self.seed, rest);
-        let boundary = hash.is_multiple_of(self.class.entries_per_page.max(1));
+        let boundary = is_boundary(self.seed, self.class, rest);
         self.push_known(rest, value, boundary);
     }
 
