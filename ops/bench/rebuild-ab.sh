@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The projections' rebuild benchmark, for one build or several alternated, each run on a fresh
+# copy of the same ledger.
+#
+# Usage: ops/bench/rebuild-ab.sh TEMPLATE RUNS BENCH [BENCH ...]
+#
+#   TEMPLATE  a folder holding a ledger whose projections were built once; make one with
+#             CASELEDGER_BENCH_DIR=TEMPLATE CASELEDGER_BENCH_ONLY_REBUILD=1 \
+#               cargo bench -p caseledger-projections --bench projections
+#   RUNS      runs of each build
+#   BENCH     the projections bench executable of a build: `cargo bench -p
+#             caseledger-projections --bench projections --no-run` prints its path; copy it
+#             aside before building the next one
+#
+# Before each run the template is copied to TEMPLATE.run, and the page cache is dropped when
+# this user may (root): a run whose memory must first be reclaimed from the page cache pays
+# for it in page faults. The runs of the builds alternate (A B A B …), since one build's
+# figures drift from minute to minute on a shared virtual machine.
+#
+# CASELEDGER_REBUILD_MODE picks what each run does: ONLY_REBUILD (the default: the rebuild
+# alone), SKIP_WRITER (the rebuild and the queries) or FULL (everything).
+set -euo pipefail
+
+if [[ $# -lt 3 ]]; then
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit 2
+fi
+template="${1%/}"
+runs="$2"
+shift 2
+if [[ ! -d "$template" ]]; then
+  echo "no ledger template at $template" >&2
+  exit 2
+fi
+if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "RUNS must be a positive number, not $runs" >&2
+  exit 2
+fi
+for bench in "$@"; do
+  if [[ ! -x "$bench" ]]; then
+    echo "not an executable: $bench" >&2
+    exit 2
+  fi
+done
+mode="${CASELEDGER_REBUILD_MODE:-ONLY_REBUILD}"
+case "$mode" in
+  ONLY_REBUILD | SKIP_WRITER) mode_env=("CASELEDGER_BENCH_$mode=1") ;;
+  FULL) mode_env=() ;;
+  *)
+    echo "CASELEDGER_REBUILD_MODE is ONLY_REBUILD, SKIP_WRITER or FULL, not $mode" >&2
+    exit 2
+    ;;
+esac
+scratch="$template.run"
+trap 'rm -rf "$scratch"' EXIT
+
+for ((run = 1; run <= runs; run++)); do
+  for bench in "$@"; do
+    rm -rf "$scratch"
+    cp -r "$template" "$scratch"
+    sync
+    if [[ -w /proc/sys/vm/drop_caches ]]; then
+      echo 1 > /proc/sys/vm/drop_caches
+    fi
+    echo "== run $run of $bench, $(date -u +%H:%M:%S) UTC, load$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
+    env "${mode_env[@]}" CASELEDGER_BENCH_DIR="$scratch" "$bench" --bench 2>&1 |
+      grep -E 'rebuild all|CPU time|lookup|workload query|per-batch apply:|read the log alone' || true
+  done
+done
