@@ -397,11 +397,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
                     Some(bytes) => Some(codec::decode(key, &bytes)?),
                     None => None,
                 };
-                let mut stored_index = value
-                    .as_ref()
-                    .map(|value| value.index_entries(key))
-                    .unwrap_or_default();
-                sort_index(&mut stored_index);
+                let stored_index = sorted_index(value.as_ref(), key);
                 vacant.insert(IndexedSlot {
                     value,
                     stored_index,
@@ -521,14 +517,10 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
             let mut staged = Vec::with_capacity(dirty.len() * 12);
             let mut values = Vec::with_capacity(dirty.len());
             for (key, slot) in dirty {
-                let mut index = match &slot.value {
-                    Some(value) => value.index_entries(&key),
-                    None => Vec::new(),
-                };
+                let index = sorted_index(slot.value.as_ref(), &key);
                 if slot.stored_index.is_empty() {
-                    staged.extend(index.drain(..).map(|(key, value)| (key, Some(value))));
+                    staged.extend(index.into_iter().map(|(key, value)| (key, Some(value))));
                 } else {
-                    sort_index(&mut index);
                     stage_index_diff(&slot.stored_index, &index, &mut staged);
                 }
                 staged.push((key, slot.value.as_ref().map(codec::encode)));
@@ -564,11 +556,7 @@ impl<V: Serialize + DeserializeOwned + Indexed + Send + 'static> IndexedTable<V>
 
     /// Stages one changed value under `key` and its index changes, and marks it clean.
     fn stage_one(key: Vec<u8>, slot: &mut IndexedSlot<V>, staged: &mut Vec<Change>) {
-        let mut index = match &slot.value {
-            Some(value) => value.index_entries(&key),
-            None => Vec::new(),
-        };
-        sort_index(&mut index);
+        let index = sorted_index(slot.value.as_ref(), &key);
         stage_index_diff(&slot.stored_index, &index, staged);
         slot.stored_index = index;
         slot.dirty = false;
@@ -611,10 +599,15 @@ fn stage_sorted_halves(tx: &mut Tx<'_>, mut first: Vec<Change>, second: Vec<Chan
     tx.writes.entries.append(&mut staged);
 }
 
-/// Sorts index entries by key. A value lists each of its index keys once, so no two
-/// entries share a key (a later duplicate would win, as a staged write does).
-fn sort_index(index: &mut [(Vec<u8>, Vec<u8>)]) {
+/// The index entries `value`, stored under `key`, implies (none for no value), sorted by
+/// key. A value lists each of its index keys once, so no two entries share a key (a later
+/// duplicate would win, as a staged write does).
+fn sorted_index<V: Indexed>(value: Option<&V>, key: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut index = value
+        .map(|value| value.index_entries(key))
+        .unwrap_or_default();
     index.sort_by(|left, right| left.0.cmp(&right.0));
+    index
 }
 
 /// Stages the writes that turn the index entries `old` into `new` (both sorted by key).
