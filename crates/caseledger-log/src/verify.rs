@@ -700,11 +700,26 @@ mod tests {
             .collect()
     }
 
+    /// The records of the batch that starts at `first`.
+    fn batch_at(ledger: &Ledger, first: u64) -> Vec<Vec<u8>> {
+        batches(ledger)
+            .into_iter()
+            .find(|(at, _)| *at == first)
+            .map(|(_, records)| records)
+            .expect("a batch starts there")
+    }
+
+    /// Replaces the batch stored at `first` with `records`, framed.
     fn store(ledger: &Ledger, first: u64, records: &[Vec<u8>]) {
         let mut value = Vec::new();
         for record in records {
             frame::push(&mut value, record);
         }
+        store_value(ledger, first, value);
+    }
+
+    /// Replaces the stored value of the batch at `first` with `value` as it is.
+    fn store_value(ledger: &Ledger, first: u64, value: Vec<u8>) {
         ledger
             .shared()
             .log
@@ -823,7 +838,7 @@ mod tests {
         let all = batches(&ledger);
         // The middle record of a batch: the next record of the same batch no longer links.
         let (position, first) = inside_a_batch(&ledger, 2 * GROUP_POSITIONS + 5);
-        let (_, original) = all.iter().find(|(at, _)| *at == first).unwrap().clone();
+        let original = batch_at(&ledger, first);
         let changed = with_a_changed_byte(&original, (position - first) as usize);
         store(&ledger, first, &changed);
         assert_broken(&verify(&ledger, head), position + 1, "previous hash");
@@ -847,10 +862,7 @@ mod tests {
         let ledger = ledger(dir.path());
         let head = ledger.head();
         let (position, first) = inside_a_batch(&ledger, 3 * GROUP_POSITIONS);
-        let (_, original) = batches(&ledger)
-            .into_iter()
-            .find(|(at, _)| *at == first)
-            .unwrap();
+        let original = batch_at(&ledger, first);
         let index = (position - first) as usize;
         // A record whose format byte is unknown.
         let mut records = original.clone();
@@ -866,11 +878,7 @@ mod tests {
                 frame::push(&mut value, record);
             }
         }
-        ledger
-            .shared()
-            .log
-            .insert(frame::key(first), value)
-            .unwrap();
+        store_value(&ledger, first, value);
         assert_broken(&verify(&ledger, head), position, "runs past");
     }
 
@@ -888,11 +896,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_broken(&verify(&ledger, head), *first, "gap");
-        ledger
-            .shared()
-            .log
-            .insert(frame::key(*first), removed)
-            .unwrap();
+        store_value(&ledger, *first, removed.to_vec());
         assert!(verify(&ledger, head).ok);
         let (last, _) = all.last().unwrap();
         ledger.shared().log.remove(frame::key(*last)).unwrap();
