@@ -602,7 +602,9 @@ pub struct ReopenCase {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeCase {
-    /// The case it continues in.
+    /// The case it continues in: one that exists in the caller's jurisdiction and is still
+    /// being handled (not resolved, closed, merged or withdrawn). The service checks it; this
+    /// decision sees only the merged case.
     pub into: CaseId,
     /// Why (required).
     pub reason: String,

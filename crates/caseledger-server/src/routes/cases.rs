@@ -12,6 +12,7 @@ use caseledger_domain::context::Context;
 use caseledger_domain::deadline::Severity;
 use caseledger_domain::ids::{Category, UnitId, Uscc};
 use caseledger_domain::principal::{Principal, Role};
+use caseledger_domain::rejection::{Rejection, RejectionCode};
 use caseledger_domain::seal::{self, KeyState, KeyStore, PersonalData, SealError};
 use caseledger_projections::case_status::{CaseIndex, CaseLine, CaseQueries, CaseView};
 use caseledger_projections::{Cursor, PageRequest};
@@ -331,6 +332,9 @@ pub async fn record_act(
             field: Some("act".into()),
         });
     }
+    if let CaseCommand::MergeCase(merge) = &command {
+        check_merge_target(&state, &principal, merge.into)?;
+    }
     let stream = case_stream(case_id);
     let event_id = event_id_for(&caller, &stream, write_headers.idempotency_key.as_deref());
     let mut erased_key = None;
@@ -368,6 +372,52 @@ pub async fn record_act(
         }
     }
     Ok(write_answer(&outcome, &outcome))
+}
+
+/// A merge (并单) names the case it joins, which must exist in the caller's jurisdiction and
+/// still be open: a repeat complaint merged into a closed, withdrawn, resolved or merged case,
+/// or into a case id nobody filed, would be handled by no one. The domain decides on the
+/// merged case alone, so the service checks the other one here, in the case-status
+/// projection (which holds every acknowledged act). The nil id and the case itself are left
+/// to the domain, which names those errors.
+fn check_merge_target(
+    state: &AppState,
+    principal: &Principal,
+    into: CaseId,
+) -> Result<(), ApiError> {
+    if into.0.is_nil() {
+        return Ok(());
+    }
+    let target = CaseQueries::new(state.reader().clone())
+        .case_at(&into.to_string(), now_us())
+        .map_err(projection_failed)?
+        .filter(|view| may_read_view(principal, view));
+    let Some(target) = target else {
+        return Err(Rejection::new(
+            RejectionCode::InvalidField,
+            format!("没有可并入的案件 {into}（不存在或不在本辖区）"),
+            format!("there is no case {into} in your jurisdiction to merge into"),
+        )
+        .at("into")
+        .into());
+    };
+    let target_state = target.status.state;
+    if !target_state.is_open() {
+        return Err(Rejection::new(
+            RejectionCode::WrongState,
+            format!(
+                "目标案件 {into} 已不在办理中（{}），不能并入",
+                target_state.slug()
+            ),
+            format!(
+                "case {into} is {}: only a case still being handled can take a merge",
+                target_state.slug()
+            ),
+        )
+        .at("into")
+        .into());
+    }
+    Ok(())
 }
 
 /// Now, in microseconds since the epoch.
