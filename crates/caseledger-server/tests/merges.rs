@@ -113,6 +113,12 @@ async fn a_merge_needs_an_open_target_in_the_callers_jurisdiction() {
         response.json().unwrap()["type"],
         "https://caseledger.example/problems/merge-into-self"
     );
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let problem = refused(&server, &housing, &repeat, nil, (422, "invalid-field")).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("nil UUID"),
+        "{problem}"
+    );
 
     // An open case in the township's own area takes the merge.
     let merged = merge(&server, &dongping, &repeat, &original).await;
