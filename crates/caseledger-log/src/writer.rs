@@ -59,16 +59,27 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Opens sled, waiting up to [`LOCK_WAIT`] for its directory lock: sled 0.34 releases it when
 /// its last background write ends, which can be a moment after a ledger was dropped, so a
 /// close followed at once by an open (in one process or by a restarted one) would otherwise
-/// be refused now and then. A folder another process keeps open is still refused, after the
-/// wait, with sled's "could not acquire lock" error.
+/// be refused now and then. A folder another process keeps open is still refused after the
+/// wait, with an error that says so (sled's own is "could not acquire lock … WouldBlock").
 fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
     let started = std::time::Instant::now();
     loop {
         match try_open_db(dir, options) {
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
+            Err(sled::Error::Io(error)) if error.to_string().contains("could not acquire lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(Error::io(
+                        "opening the ledger",
+                        format!(
+                            "账本目录 {} 已被打开（另一个进程，例如正在运行的 caseledger serve，\
+                             或本进程），请先关闭；服务运行时可通过 /api/v1/audit/verify 校验 / \
+                             the ledger folder {} is already open (by another process such as a \
+                             running `caseledger serve`, or by this one); close it first, or \
+                             verify a running service through /api/v1/audit/verify",
+                            dir.display(),
+                            dir.display()
+                        ),
+                    ));
+                }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             result => return result.map_err(|error| Error::io("opening sled", error)),

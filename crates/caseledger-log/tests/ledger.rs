@@ -441,7 +441,12 @@ fn an_open_folder_is_refused_and_a_closed_one_reopens_at_once() {
         Ok(_) => panic!("a folder already open was opened again"),
         Err(error) => error,
     };
-    assert!(error.to_string().contains("acquire lock"), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("is already open"), "{message}");
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
     drop(ledger);
     for version in 1..20 {
