@@ -18,6 +18,11 @@ pub struct Args {
     /// 配置文件（TOML，见 ops/server.toml） / Configuration file (TOML, see ops/server.toml).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// 核对后重建默克尔树：日志仍与最新签名检查点一致时，从日志重建存储的树（树损坏而拒绝启动时使用）/
+    /// Rebuild the stored Merkle tree from the log, only if the log still reproduces the
+    /// latest signed checkpoint (for a start refused because the stored tree is damaged).
+    #[arg(long)]
+    repair_evidence_tree: bool,
 }
 
 /// Structured logs as JSON lines on stderr; `RUST_LOG` filters (default `info`).
@@ -34,7 +39,8 @@ pub fn init_tracing() {
 /// Runs `serve`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let config = caseledger_server::run::load_config(args.config.as_deref())?;
+    let mut config = caseledger_server::run::load_config(args.config.as_deref())?;
+    config.repair_evidence_tree = args.repair_evidence_tree;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

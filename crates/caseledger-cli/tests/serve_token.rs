@@ -4,35 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Stdio};
-
-use common::{address_in, caseledger, get_status, stop, token};
-
-/// Starts `serve` on a free loopback port and returns the child and its address.
-fn serve(data: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = caseledger()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let address = address_in(&line).unwrap_or_else(|| panic!("no address in {line:?}"));
-    (child, address)
-}
+use common::{caseledger, get_status, serve, stop, token};
 
 #[test]
 fn issued_token_works_until_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
     // The first serve creates the ledger.
-    let (child, _) = serve(&data);
+    let (child, _) = serve(&data, &[]);
     stop(child);
 
     let issued = caseledger()
@@ -72,7 +51,7 @@ fn issued_token_works_until_revoked() {
         .unwrap();
     assert!(!refused.status.success());
 
-    let (child, address) = serve(&data);
+    let (child, address) = serve(&data, &[]);
     assert_eq!(get_status(address, "/api/v1/audit/verify", &token), 200);
     stop(child);
 
@@ -87,7 +66,7 @@ fn issued_token_works_until_revoked() {
         String::from_utf8_lossy(&revoked.stderr)
     );
 
-    let (child, address) = serve(&data);
+    let (child, address) = serve(&data, &[]);
     assert_eq!(get_status(address, "/api/v1/audit/verify", &token), 401);
     stop(child);
 }
@@ -96,7 +75,7 @@ fn issued_token_works_until_revoked() {
 fn tokens_are_issued_and_revoked_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
-    let (child, address) = serve(&data);
+    let (child, address) = serve(&data, &[]);
 
     let issued = token(&["issue", "--role", "office", "--unit", "office"], &data);
     assert!(

@@ -60,7 +60,7 @@ pub mod keyfile;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use caseledger_log::{KvBatch, KvTree, Ledger, LedgerOptions, Observer, Record};
@@ -72,7 +72,7 @@ use caseledger_proof::merkle::{
 };
 use caseledger_proof::note::{NoteSigner, NoteVerifier};
 
-use crate::tree::{lock, LedgerNodeStore, NodeCache, Shared, TreeObserver, TreeState, TREE_NAME};
+use crate::tree::{lock, LedgerNodeStore, Shared, TreeObserver, TreeState, TREE_NAME};
 
 /// The store tree of signed checkpoints: tree size (u64 big-endian) → the signed note.
 pub const CHECKPOINTS_TREE_NAME: &str = "evidence/checkpoints";
@@ -101,6 +101,13 @@ pub enum Recovery {
     /// go on after a refused open; if the log was altered, every later checkpoint is
     /// inconsistent with the earlier ones, and `caseledger-verify consistency` shows it.
     RebuildTreeFromLog,
+    /// 核对后重建默克尔树 — for stored nodes that are damaged while the log is sound: first
+    /// re-hash the log up to the latest checkpoint and require the signed root; only then throw
+    /// the stored tree away and rebuild it from the log. Nothing is forced and nothing new is
+    /// signed. When the log does not reproduce the checkpoint, opening is refused with
+    /// [`EvidenceError::RootMismatch`] and the stored tree is kept as it was (it is what shows
+    /// which records changed).
+    RepairTreeFromLog,
 }
 
 /// What opening checks before the evidence serves, beyond the log's own tail check (see the
@@ -224,9 +231,11 @@ pub enum EvidenceError {
     /// The stored tree does not reproduce the latest checkpoint's root: the tree (or the
     /// records after its last write, which it was caught up from) was altered or damaged.
     #[error(
-        "默克尔树与最新检查点不符，拒绝服务：检查点记录数 {tree_size}，检查点根哈希 {checkpoint_root}，由存储的树算出的根哈希 {tree_root} / \
+        "默克尔树与最新检查点不符，拒绝服务：检查点记录数 {tree_size}，检查点根哈希 {checkpoint_root}，由存储的树算出的根哈希 {tree_root}。\
+         caseledger serve --repair-evidence-tree 先核对日志是否仍与该检查点一致，一致才从日志重建树 / \
          the stored Merkle tree does not reproduce the latest checkpoint; refusing to serve: tree size {tree_size}, \
-         checkpoint root {checkpoint_root}, root of the stored tree {tree_root}"
+         checkpoint root {checkpoint_root}, root of the stored tree {tree_root}. `caseledger serve --repair-evidence-tree` \
+         rebuilds the tree from the log, only if the log still reproduces that checkpoint"
     )]
     TreeMismatch {
         /// The checkpoint's tree size.
@@ -237,10 +246,32 @@ pub enum EvidenceError {
         tree_root: Hash,
     },
     /// A record of the log no longer hashes to the leaf the tree holds for it.
-    #[error("日志第 {position} 条记录与默克尔树中的叶哈希不符（记录被改动），拒绝服务 / the record at position {position} no longer hashes to its leaf in the Merkle tree (the record was altered); refusing to serve")]
+    #[error(
+        "日志第 {position} 条记录与默克尔树中的叶哈希不符（记录或树被改动），拒绝服务。\
+         caseledger serve --repair-evidence-tree 可判明是哪一个：日志仍与最新签名检查点一致时才从日志重建树 / \
+         the record at position {position} no longer hashes to its leaf in the Merkle tree (the record or the tree \
+         was altered); refusing to serve. `caseledger serve --repair-evidence-tree` tells which: it rebuilds the tree \
+         from the log only if the log still reproduces the latest signed checkpoint"
+    )]
     RecordDiffers {
         /// The first such position found.
         position: u64,
+    },
+    /// The log reproduces the latest signed checkpoint, but the tree stored beside it differs
+    /// from the log: its stored nodes are damaged, and its proofs for those records would not
+    /// verify. [`Recovery::RepairTreeFromLog`] rebuilds it.
+    #[error(
+        "默克尔树存储的节点在记录 {first}..={last} 处与日志不符；日志仍与最新签名检查点一致，损坏的是树（这些记录的证明将无法验证），拒绝服务。\
+         可用 caseledger serve --repair-evidence-tree 从日志重建 / \
+         the stored Merkle tree differs from the log at records {first}..={last} while the log still reproduces the latest \
+         signed checkpoint: the tree's stored nodes are damaged (proofs for these records would not verify); refusing to serve. \
+         `caseledger serve --repair-evidence-tree` rebuilds it from the log"
+    )]
+    TreeDamaged {
+        /// The first record of the first damaged block.
+        first: u64,
+        /// Its last record.
+        last: u64,
     },
     /// The open check failed earlier (in the background); nothing is served.
     #[error("{0}")]
@@ -423,12 +454,13 @@ fn latest_stored(
 }
 
 /// The root of the log's first `tree_size` records, every record's stored bytes re-hashed,
-/// and the first block of records whose recomputed node differs from the tree's (held in
-/// memory). `stop` is asked every [`READ_RECORDS_STEP`] records; `None` when it said stop.
+/// and, when `stored` is given, the first block of records where the stored tree differs
+/// from the log: its node at the stored level (held in memory) or its block of leaf hashes.
+/// `stop` is asked every [`READ_RECORDS_STEP`] records; `None` when it said stop.
 #[allow(clippy::type_complexity)]
 fn root_from_log(
     ledger: &Ledger,
-    cache: &RwLock<NodeCache>,
+    stored: Option<&LedgerNodeStore>,
     tree_size: u64,
     stored_level_min: u8,
     stop: &dyn Fn() -> bool,
@@ -437,24 +469,34 @@ fn root_from_log(
     let mut nodes = Vec::new();
     let mut first_differing = None;
     let mut stopped = false;
+    let width = 1u64 << stored_level_min;
+    let mut block_leaves = Vec::with_capacity(width as usize);
     let scanned = ledger.scan_bytes(1, tree_size, |position, bytes| {
-        appender.append(leaf_hash(bytes), &mut nodes);
-        if !nodes.is_empty() {
-            if first_differing.is_none() {
-                let cache = cache
-                    .read()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let differing = nodes.iter().find(|node| {
-                    node.level == stored_level_min
-                        && cache.get(node.level, node.index) != Some(node.hash)
-                });
-                if let Some(node) = differing {
-                    let width = 1u64 << node.level;
-                    first_differing = Some((node.index * width + 1, (node.index + 1) * width));
+        let leaf = leaf_hash(bytes);
+        appender.append(leaf, &mut nodes);
+        block_leaves.push(leaf);
+        if position % width == 0 {
+            let block = position / width - 1;
+            if let (Some(stored), None) = (stored, first_differing) {
+                let node_differs = {
+                    let cache = stored
+                        .cache
+                        .read()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    nodes.iter().any(|node| {
+                        node.level == stored_level_min
+                            && cache.get(node.level, node.index) != Some(node.hash)
+                    })
+                };
+                let leaves_differ =
+                    stored.block(block).map_err(ProofError::from)? != Some(block_leaves.clone());
+                if node_differs || leaves_differ {
+                    first_differing = Some((block * width + 1, (block + 1) * width));
                 }
             }
-            nodes.clear();
+            block_leaves.clear();
         }
+        nodes.clear();
         if position % READ_RECORDS_STEP as u64 == 0 && stop() {
             stopped = true;
             return Err(EvidenceError::Refused("stopped".into()));
@@ -475,17 +517,22 @@ fn root_from_log(
 }
 
 /// The full open check: every record up to the latest checkpoint re-hashed, the root compared
-/// with the signed one. `Ok(false)` when `stop` ended it early.
+/// with the signed one, and the stored tree compared with the log block by block.
+/// `Ok(false)` when `stop` ended it early.
 fn full_check(
     ledger: &Ledger,
-    cache: &RwLock<NodeCache>,
+    stored: &LedgerNodeStore,
     latest: &StoredCheckpoint,
-    stored_level_min: u8,
     stop: &dyn Fn() -> bool,
 ) -> Result<bool, EvidenceError> {
     let begun = Instant::now();
-    let Some((log_root, first_differing)) =
-        root_from_log(ledger, cache, latest.tree_size, stored_level_min, stop)?
+    let Some((log_root, first_differing)) = root_from_log(
+        ledger,
+        Some(stored),
+        latest.tree_size,
+        stored.stored_level_min,
+        stop,
+    )?
     else {
         return Ok(false);
     };
@@ -497,12 +544,38 @@ fn full_check(
             first_differing,
         });
     }
+    if let Some((first, last)) = first_differing {
+        // The records are the signed ones; the tree kept beside them is not: its proofs for
+        // these records would not verify.
+        return Err(EvidenceError::TreeDamaged { first, last });
+    }
     tracing::info!(
         tree_size = latest.tree_size,
         seconds = begun.elapsed().as_secs_f64(),
         "full open check passed: every record reproduces the latest checkpoint"
     );
     Ok(true)
+}
+
+/// The check [`Recovery::RepairTreeFromLog`] makes before it drops anything: the log's first
+/// `latest.tree_size` records give the signed root. Computed from the log alone (the stored
+/// tree is the part in doubt), so a mismatch names no differing block.
+fn log_reproduces(
+    ledger: &Ledger,
+    latest: &StoredCheckpoint,
+    stored_level_min: u8,
+) -> Result<(), EvidenceError> {
+    let (log_root, _) = root_from_log(ledger, None, latest.tree_size, stored_level_min, &|| false)?
+        .ok_or_else(|| EvidenceError::Refused("the log check stopped".into()))?;
+    if log_root != latest.root {
+        return Err(EvidenceError::RootMismatch {
+            tree_size: latest.tree_size,
+            checkpoint_root: latest.root,
+            log_root,
+            first_differing: None,
+        });
+    }
+    Ok(())
 }
 
 /// The quick open check: the stored tree reproduces the latest checkpoint's root (O(log n)
@@ -550,9 +623,14 @@ fn quick_check(
 }
 
 /// The background half of [`OpenCheck::QuickThenFullInBackground`].
-fn background_check(ledger: &Ledger, shared: &Shared, latest: &StoredCheckpoint, level: u8) {
+fn background_check(
+    ledger: &Ledger,
+    shared: &Shared,
+    stored: &LedgerNodeStore,
+    latest: &StoredCheckpoint,
+) {
     let stop = || lock(&shared.signal).stop;
-    let status = match full_check(ledger, &shared.cache, latest, level, &stop) {
+    let status = match full_check(ledger, stored, latest, &stop) {
         Ok(true) => OpenCheckStatus::Passed,
         Ok(false) => return,
         Err(error) => {
@@ -590,14 +668,26 @@ impl PendingEvidence {
         let store = ledger.store();
         let verifier = options.key.verifier();
         let mut slot = lock(&self.shared.slot);
-        if options.recovery == Recovery::RebuildTreeFromLog {
-            tracing::warn!(
-                "rebuilding the Merkle tree from the log as it now is; earlier checkpoints are not checked"
-            );
-            store.drop_tree(TREE_NAME)?;
+        let checkpoints = store.open_tree(CHECKPOINTS_TREE_NAME)?;
+        match options.recovery {
+            Recovery::None => {}
+            Recovery::RebuildTreeFromLog => {
+                tracing::warn!(
+                    "rebuilding the Merkle tree from the log as it now is; earlier checkpoints are not checked"
+                );
+                store.drop_tree(TREE_NAME)?;
+            }
+            Recovery::RepairTreeFromLog => {
+                if let Some(latest) = latest_stored(&checkpoints, ledger.dir(), &verifier)? {
+                    log_reproduces(ledger, &latest, options.stored_level_min)?;
+                }
+                tracing::warn!(
+                    "the log reproduces the latest signed checkpoint; rebuilding the stored Merkle tree from it"
+                );
+                store.drop_tree(TREE_NAME)?;
+            }
         }
         let tree = store.open_tree(TREE_NAME)?;
-        let checkpoints = store.open_tree(CHECKPOINTS_TREE_NAME)?;
         let mut state = TreeState::load(
             tree.clone(),
             options.stored_level_min,
@@ -624,17 +714,13 @@ impl PendingEvidence {
             stored_level_min: options.stored_level_min,
         };
         let mut status = OpenCheckStatus::Passed;
-        if options.recovery == Recovery::None {
+        // A forced rebuild is checked against nothing (the checkpoint it signs at once is
+        // the new reference); a normal open and a repair are checked as usual.
+        if options.recovery != Recovery::RebuildTreeFromLog {
             quick_check(ledger, &nodes, latest.as_ref(), options.open_tail_records)?;
             match (&latest, options.open_check) {
                 (Some(latest), OpenCheck::Full) => {
-                    full_check(
-                        ledger,
-                        &self.shared.cache,
-                        latest,
-                        options.stored_level_min,
-                        &|| false,
-                    )?;
+                    full_check(ledger, &nodes, latest, &|| false)?;
                 }
                 (Some(_), OpenCheck::QuickThenFullInBackground) => {
                     status = OpenCheckStatus::Running;
@@ -657,7 +743,7 @@ impl PendingEvidence {
             latest: Mutex::new(latest.clone()),
             options,
         });
-        let (latest_for_check, evidence_level) = (latest, inner.options.stored_level_min);
+        let latest_for_check = latest;
         let ledger_dir = ledger.dir();
         let worker_inner = inner.clone();
         let thread = std::thread::Builder::new()
@@ -671,10 +757,10 @@ impl PendingEvidence {
             (Some(latest), OpenCheckStatus::Running) => {
                 let (ledger, shared, latest) =
                     (ledger.clone(), self.shared.clone(), latest.clone());
-                let level = evidence_level;
+                let stored = inner.nodes.clone();
                 let spawned = std::thread::Builder::new()
                     .name("caseledger-open-check".into())
-                    .spawn(move || background_check(&ledger, &shared, &latest, level))
+                    .spawn(move || background_check(&ledger, &shared, &stored, &latest))
                     .map_err(|source| EvidenceError::File {
                         path: file::path(ledger_dir),
                         source,

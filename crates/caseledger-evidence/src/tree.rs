@@ -421,6 +421,7 @@ impl Observer for TreeObserver {
 }
 
 /// Nodes and leaf hashes from the store; the log only as a fallback.
+#[derive(Clone)]
 pub struct LedgerNodeStore {
     pub(crate) tree: KvTree,
     pub(crate) cache: Arc<RwLock<NodeCache>>,
@@ -431,7 +432,7 @@ pub struct LedgerNodeStore {
 impl LedgerNodeStore {
     /// The leaf hashes of `block` as stored: a complete block, or the incomplete last one
     /// from the state. `None` when neither holds it.
-    fn block(&self, block: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+    pub(crate) fn block(&self, block: u64) -> Result<Option<Vec<Hash>>, StoreError> {
         {
             let cache = self
                 .cache

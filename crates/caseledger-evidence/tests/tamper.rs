@@ -376,3 +376,114 @@ fn a_rewritten_tree_node_refuses_to_open() {
         other => panic!("expected a tree mismatch, got {other}"),
     }
 }
+
+/// Opens the closed ledger in `dir` again, with the full open check and `recovery`.
+fn reopen(
+    dir: &Path,
+    key: &NoteSigner,
+    recovery: Recovery,
+) -> Result<(caseledger_log::Ledger, Evidence), EvidenceError> {
+    Evidence::open(dir, ledger_options(), evidence_options(key, recovery))
+}
+
+/// Damages the stored tree of a closed ledger: `what` picks a node above the leaves, a block
+/// of leaf hashes, or the tree's state record.
+fn damage_tree(dir: &Path, what: &str) {
+    let db = open_sled(dir);
+    let tree = db.open_tree(caseledger_evidence::tree::TREE_NAME).unwrap();
+    let key = match what {
+        "node" => {
+            let mut key = vec![b'n', 6];
+            key.extend_from_slice(&0u64.to_be_bytes());
+            key
+        }
+        "leaves" => tree
+            .scan_prefix(b"l")
+            .next()
+            .expect("a stored block of leaf hashes")
+            .unwrap()
+            .0
+            .to_vec(),
+        "state" => b"state".to_vec(),
+        other => panic!("no such damage: {other}"),
+    };
+    let mut value = tree
+        .get(&key)
+        .unwrap()
+        .expect("the damaged key exists")
+        .to_vec();
+    let last = value.len() - 1;
+    value[last] ^= 0x01;
+    tree.insert(key, value).unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_damaged_tree_is_repaired_from_a_sound_log_without_a_new_checkpoint() {
+    for what in ["node", "leaves", "state"] {
+        let ledger_dir = tempfile::tempdir().unwrap();
+        let key = NoteSigner::generate(ORIGIN).unwrap();
+        let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
+        damage_tree(ledger_dir.path(), what);
+        // A normal open refuses, and says the tree is what differs.
+        let refused = reopen(ledger_dir.path(), &key, Recovery::None);
+        match (what, refused) {
+            // The state's last bytes are a leaf hash of the last block: the root changes.
+            ("node" | "state", Err(EvidenceError::TreeMismatch { tree_size, .. })) => {
+                assert_eq!(tree_size, 100);
+            }
+            // Records 1..=16 lie outside the quick check's tail: the full re-hash compares
+            // each block of stored leaf hashes with the log.
+            ("leaves", Err(EvidenceError::TreeDamaged { first, last })) => {
+                assert_eq!((first, last), (1, 16));
+            }
+            (what, Err(other)) => panic!("{what}: refused for another reason: {other}"),
+            (what, Ok(_)) => panic!("{what}: a damaged tree opened"),
+        }
+        // The repair checks the log against the signed root, then rebuilds the tree.
+        let (ledger, evidence) = reopen(ledger_dir.path(), &key, Recovery::RepairTreeFromLog)
+            .unwrap_or_else(|error| panic!("{what}: the repair refused: {error}"));
+        assert_eq!(evidence.root(100).unwrap(), old.root, "{what}");
+        assert_eq!(evidence.open_check(), OpenCheckStatus::Passed, "{what}");
+        // Nothing was signed: the latest checkpoint is still the old one.
+        let latest = evidence.latest_checkpoint().unwrap();
+        assert_eq!((latest.tree_size, latest.root), (100, old.root), "{what}");
+        drop(evidence);
+        drop(ledger);
+        // And the next open is a normal one.
+        let (_ledger, evidence) = reopen(ledger_dir.path(), &key, Recovery::None)
+            .unwrap_or_else(|error| panic!("{what}: the repaired ledger refused: {error}"));
+        assert_eq!(evidence.root(100).unwrap(), old.root, "{what}");
+    }
+}
+
+#[test]
+fn the_repair_refuses_a_rewritten_log_and_keeps_the_stored_tree() {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    rewrite_record(ledger_dir.path(), 20);
+    let error = reopen(ledger_dir.path(), &key, Recovery::RepairTreeFromLog).unwrap_err();
+    match error {
+        EvidenceError::RootMismatch {
+            tree_size,
+            checkpoint_root,
+            log_root,
+            first_differing,
+        } => {
+            assert_eq!((tree_size, checkpoint_root), (100, old.root));
+            assert_ne!(log_root, old.root);
+            assert_eq!(first_differing, None);
+        }
+        other => panic!("expected a root mismatch, got {other}"),
+    }
+    // The stored tree was not touched: a normal full open still finds the block that changed
+    // by comparing the log with it.
+    let error = reopen(ledger_dir.path(), &key, Recovery::None).unwrap_err();
+    match error {
+        EvidenceError::RootMismatch {
+            first_differing, ..
+        } => assert_eq!(first_differing, Some((17, 32))),
+        other => panic!("expected a root mismatch, got {other}"),
+    }
+}

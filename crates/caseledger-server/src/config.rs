@@ -79,6 +79,11 @@ pub struct ServerConfig {
     pub ops: Option<std::path::PathBuf>,
     /// The limits.
     pub limits: Limits,
+    /// Rebuild the stored Merkle tree from the log on open, after checking that the log still
+    /// reproduces the latest signed checkpoint (`serve --repair-evidence-tree`; never read
+    /// from the file: it is an operator's decision for one start).
+    #[serde(skip)]
+    pub repair_evidence_tree: bool,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +95,7 @@ impl Default for ServerConfig {
             origin: crate::ORIGIN_DEFAULT.to_owned(),
             ops: None,
             limits: Limits::default(),
+            repair_evidence_tree: false,
         }
     }
 }

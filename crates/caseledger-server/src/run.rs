@@ -72,12 +72,13 @@ pub(crate) fn open_state_with(
     let key_path = crate::evidence::default_key_path(data);
     let key = crate::evidence::load_or_create_key(data, &key_path, &config.origin)
         .map_err(|error| RunError(error.to_string()))?;
-    let (opened, evidence) = crate::evidence::open_ledger_with_evidence(
-        data,
-        &config.origin,
-        caseledger_evidence::EvidenceOptions::new(key),
-    )
-    .map_err(|error| RunError(error.to_string()))?;
+    let mut evidence_options = caseledger_evidence::EvidenceOptions::new(key);
+    if config.repair_evidence_tree {
+        evidence_options.recovery = caseledger_evidence::Recovery::RepairTreeFromLog;
+    }
+    let (opened, evidence) =
+        crate::evidence::open_ledger_with_evidence(data, &config.origin, evidence_options)
+            .map_err(|error| RunError(error.to_string()))?;
     let mut builder = AppState::builder(opened, rules)
         .limits(config.limits.clone())
         .evidence(evidence);

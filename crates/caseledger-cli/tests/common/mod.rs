@@ -1,9 +1,9 @@
 //! What the tests of `caseledger serve`, `token` and `demo` as real processes share.
 #![allow(dead_code)] // Each test binary uses a part.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 
 /// The `caseledger` binary under test.
 pub fn caseledger() -> Command {
@@ -16,6 +16,25 @@ pub fn address_in(line: &str) -> Option<SocketAddr> {
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|address| address.parse().ok())
+}
+
+/// Starts `serve` over `data` with `extra` arguments on a free loopback port; returns the
+/// child and the address it printed.
+pub fn serve(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = caseledger()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let address = address_in(&line).unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, address)
 }
 
 /// Sends SIGTERM and checks the process exits cleanly.
