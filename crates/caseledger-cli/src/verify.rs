@@ -91,7 +91,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 return print(&report, args.json);
             }
-            _ => return Err(anyhow::Error::new(error).context("opening the ledger")),
+            _ => {
+                // Still one object on stdout for a script reading `--json`; the exit code (2)
+                // says the ledger could not be read, the reason says why.
+                if args.json {
+                    let report = Report {
+                        ok: false,
+                        records: 0,
+                        head_hash: None,
+                        broken_at: None,
+                        reason: Some(format!("opening the ledger: {error}")),
+                        records_per_second: None,
+                    };
+                    println!("{}", serde_json::to_string(&report)?);
+                }
+                return Err(anyhow::Error::new(error).context("opening the ledger"));
+            }
         },
     };
     let bar = if std::io::stderr().is_terminal() {

@@ -87,9 +87,55 @@ fn usage_and_missing_ledgers_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let missing = caseledger(&["verify"], &dir.path().join("nothing"));
     assert_eq!(missing.status.code(), Some(2));
+    // With --json there is still one object on stdout, saying why.
+    let missing = caseledger(&["verify", "--json"], &dir.path().join("nothing"));
+    assert_eq!(missing.status.code(), Some(2));
+    let report = json_lines(&missing).pop().expect("one JSON object");
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["reason"].as_str().unwrap().contains("no ledger"),
+        "{report}"
+    );
     let usage = Command::new(env!("CARGO_BIN_EXE_caseledger"))
         .args(["verify", "--no-such-flag"])
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+/// Storage files sled cannot read (a snapshot pointing past the end of a truncated data
+/// file): no panic, exit 2, and a message that says the files are damaged.
+#[test]
+fn damaged_storage_files_exit_2_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let bench = caseledger(
+        &[
+            "bench",
+            "--records",
+            "20000",
+            "--submitters",
+            "16",
+            "--json",
+        ],
+        &data,
+    );
+    assert!(bench.status.success());
+    // Opening and closing once leaves a snapshot of sled's page table beside the data file.
+    assert_eq!(caseledger(&["verify"], &data).status.code(), Some(0));
+    let file = data.join("sled").join("db");
+    let length = std::fs::metadata(&file).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(length / 2)
+        .unwrap();
+    let verify = caseledger(&["verify", "--json"], &data);
+    assert_eq!(verify.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert!(stderr.contains("damaged or incomplete"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report = json_lines(&verify).pop().expect("one JSON object");
+    assert_eq!(report["ok"], false);
 }
