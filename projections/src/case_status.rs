@@ -23,7 +23,7 @@ use crate::Error;
 /// The projection's name.
 pub const NAME: &str = "case_status";
 /// Bump when the stored form or the fold changes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// 案件状态 — where a case stands in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -184,6 +184,9 @@ pub struct CaseStatus {
     pub notices: Vec<Notice>,
     /// The case it was merged into.
     pub merged_into: Option<String>,
+    /// Cases merged into this one (并单), in the order they were merged: their complainants
+    /// wait on this case's handling.
+    pub merged_from: Vec<String>,
     /// 回访 — feedback received.
     pub feedback: Vec<Feedback>,
     /// Times returned (退单).
@@ -425,6 +428,7 @@ impl CaseStatusProjection {
                 extensions: Vec::new(),
                 notices: Vec::new(),
                 merged_into: None,
+                merged_from: Vec::new(),
                 feedback: Vec::new(),
                 returns: 0,
                 transfers: 0,
@@ -449,6 +453,7 @@ impl CaseStatusProjection {
         status.last_position = event.position;
         status.updated_at_us = event.at_us;
         let previous_resolve = running_due(status, Clock::Resolve);
+        let mut merged_target = None;
         match fact {
             CaseFact::Filed { .. } => unreachable!("handled above"),
             CaseFact::Dispatched { unit } => {
@@ -516,12 +521,20 @@ impl CaseStatusProjection {
             CaseFact::Merged { into } => {
                 status.state = CaseState::Merged;
                 status.merged_into = Some(into.clone());
+                merged_target = Some(into.clone());
             }
             CaseFact::Withdrawn => status.state = CaseState::Withdrawn,
             CaseFact::Other => {}
         }
         let unit = status.unit.clone();
         apply_clocks(&mut status.deadlines, fact, starts, unit.as_deref(), event);
+        // The case merged into learns of it too. The service admits only a filed, open target;
+        // a log written before that check may name one never filed, which has nothing to show.
+        if let Some(into) = merged_target {
+            if let Some(target) = self.cases.get_mut(tx, &case_key(&into))? {
+                target.merged_from.push(case.clone());
+            }
+        }
         Ok(())
     }
 }

@@ -276,6 +276,8 @@ pub struct CaseStatusSchema {
     notices: Vec<NoticeSchema>,
     /// The case it was merged into.
     merged_into: Option<String>,
+    /// Cases merged into this one (并单), in the order they were merged.
+    merged_from: Vec<String>,
     /// 回访 — feedback received.
     feedback: Vec<FeedbackSchema>,
     /// Times returned (退单).

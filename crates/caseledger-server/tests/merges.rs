@@ -132,4 +132,7 @@ async fn a_merge_needs_an_open_target_in_the_callers_jurisdiction() {
     refused(&server, &housing, &later, &repeat, (409, "wrong-state")).await;
     let joined = merge(&server, &housing, &later, &original).await;
     assert_eq!(joined.status, 201, "{}", joined.text());
+    // The original lists both, in the order they were merged.
+    let status = state_of(&server, &housing, &original).await;
+    assert_eq!(status["merged_from"], json!([repeat, later]), "{status}");
 }
