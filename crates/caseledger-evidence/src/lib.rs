@@ -106,7 +106,9 @@ pub enum Recovery {
     /// the stored tree away and rebuild it from the log. Nothing is forced and nothing new is
     /// signed. When the log does not reproduce the checkpoint, opening is refused with
     /// [`EvidenceError::RootMismatch`] and the stored tree is kept as it was (it is what shows
-    /// which records changed).
+    /// which records changed). Records after the latest checkpoint are signed by nothing yet:
+    /// their leaves are rebuilt from the log as it is, which the log's own open check (chain
+    /// links and the head file) vouches for.
     RepairTreeFromLog,
 }
 
@@ -248,10 +250,10 @@ pub enum EvidenceError {
     /// A record of the log no longer hashes to the leaf the tree holds for it.
     #[error(
         "日志第 {position} 条记录与默克尔树中的叶哈希不符（记录或树被改动），拒绝服务。\
-         caseledger serve --repair-evidence-tree 可判明是哪一个：日志仍与最新签名检查点一致时才从日志重建树 / \
+         caseledger serve --repair-evidence-tree 先核对日志是否仍与最新签名检查点一致，一致才从日志重建树 / \
          the record at position {position} no longer hashes to its leaf in the Merkle tree (the record or the tree \
-         was altered); refusing to serve. `caseledger serve --repair-evidence-tree` tells which: it rebuilds the tree \
-         from the log only if the log still reproduces the latest signed checkpoint"
+         was altered); refusing to serve. `caseledger serve --repair-evidence-tree` rebuilds the tree from the log, \
+         only if the log still reproduces the latest signed checkpoint"
     )]
     RecordDiffers {
         /// The first such position found.
@@ -678,11 +680,17 @@ impl PendingEvidence {
                 store.drop_tree(TREE_NAME)?;
             }
             Recovery::RepairTreeFromLog => {
-                if let Some(latest) = latest_stored(&checkpoints, ledger.dir(), &verifier)? {
-                    log_reproduces(ledger, &latest, options.stored_level_min)?;
-                }
+                let signed = match latest_stored(&checkpoints, ledger.dir(), &verifier)? {
+                    Some(latest) => {
+                        log_reproduces(ledger, &latest, options.stored_level_min)?;
+                        latest.tree_size
+                    }
+                    None => 0,
+                };
                 tracing::warn!(
-                    "the log reproduces the latest signed checkpoint; rebuilding the stored Merkle tree from it"
+                    signed,
+                    unsigned = ledger.head().position - signed,
+                    "the log reproduces the latest signed checkpoint; rebuilding the stored Merkle tree from it (records after the checkpoint are taken as the log holds them)"
                 );
                 store.drop_tree(TREE_NAME)?;
             }
