@@ -76,6 +76,8 @@ struct Summary {
     head_position: u64,
     head_hash: String,
     data_bytes: u64,
+    /// The folder's size over the records it holds (the whole ledger, not only this run's).
+    data_bytes_per_record: u64,
     baseline: Option<Figures>,
     ledger_over_baseline: Option<f64>,
 }
@@ -201,6 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(figures?)
         }
     };
+    let data_bytes = folder_bytes(&args.data);
     let summary = Summary {
         verify_records: report.records,
         verify_seconds,
@@ -208,7 +211,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         verify_ok: report.ok,
         head_position: head.position,
         head_hash: head.hash.to_hex(),
-        data_bytes: folder_bytes(&args.data),
+        data_bytes,
+        data_bytes_per_record: data_bytes / head.position.max(1),
         ledger_over_baseline: baseline_figures
             .as_ref()
             .map(|baseline| ledger_figures.acts_per_second / baseline.acts_per_second),
@@ -260,9 +264,12 @@ fn print_text(summary: &Summary) {
         }
     );
     println!(
-        "head: position {} hash {}; ledger folder {:.1} MiB",
+        "head: position {} hash {}; ledger folder {:.1} MiB, {} bytes a record on average \
+         (to size a disk, run 200,000 records or more and multiply: a small ledger carries \
+         sled's fixed overhead)",
         summary.head_position,
         summary.head_hash,
-        summary.data_bytes as f64 / (1024.0 * 1024.0)
+        summary.data_bytes as f64 / (1024.0 * 1024.0),
+        summary.data_bytes_per_record
     );
 }

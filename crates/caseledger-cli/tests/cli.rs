@@ -35,6 +35,10 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
     let summary = json_lines(&bench).pop().unwrap();
     assert_eq!(summary["head_position"], 40);
     assert_eq!(summary["verify_ok"], true);
+    // What an operator sizing a disk multiplies by.
+    let per_record = summary["data_bytes_per_record"].as_u64().unwrap();
+    assert!(per_record > 0);
+    assert_eq!(per_record, summary["data_bytes"].as_u64().unwrap() / 40);
 
     let verify = caseledger(&["verify", "--json"], &data);
     assert_eq!(verify.status.code(), Some(0));
