@@ -50,6 +50,14 @@ pub fn record_json(stored: &StoredRecord) -> serde_json::Value {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ledger =
         Ledger::open_existing(&args.data, LedgerOptions::new("")).context("opening the ledger")?;
+    let head = ledger.head().position;
+    if args.from > head {
+        // Nothing to print is not an error, but a reader of an empty output should know why.
+        eprintln!(
+            "第 {} 条之后没有记录：账本最新位置为 {head} / no records from position {}: the ledger's head is {head}",
+            args.from, args.from
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut position = args.from.max(1);

@@ -54,6 +54,15 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
     assert_eq!(lines[0]["position"], 39);
     assert_eq!(lines[1]["hash"], summary["head_hash"]);
     assert!(lines[0]["payload"]["case"].is_string());
+    // Past the head: nothing on stdout, and stderr says why.
+    let past = caseledger(&["log", "--from", "41"], &data);
+    assert!(past.status.success());
+    assert!(past.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&past.stderr).contains("the ledger's head is 40"),
+        "{}",
+        String::from_utf8_lossy(&past.stderr)
+    );
 
     // Flip one byte of the first batch's last record, behind the ledger's back.
     {
