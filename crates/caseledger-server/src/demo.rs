@@ -352,12 +352,7 @@ where
         prepare_with_admin(&options, Some(admin), say.clone()).await?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|error| {
-            RunError(format!(
-                "无法监听 {} / cannot listen on {}: {error}",
-                options.listen, options.listen
-            ))
-        })?;
+        .map_err(|error| crate::run::listen_failed(options.listen, error))?;
     let address = listener
         .local_addr()
         .map_err(|error| RunError(error.to_string()))?;

@@ -31,6 +31,16 @@ fn fail(zh: &str, en: &str, cause: impl std::fmt::Display) -> RunError {
     RunError(format!("{zh} / {en}: {cause}"))
 }
 
+/// Binding `listen` failed (most often: another process has the port); says how to pick
+/// another one.
+pub(crate) fn listen_failed(listen: SocketAddr, cause: impl std::fmt::Display) -> RunError {
+    let other = SocketAddr::new(listen.ip(), listen.port().wrapping_add(1).max(1));
+    RunError(format!(
+        "无法监听 {listen}（可用 --listen 换一个地址，如 {other}）/ cannot listen on {listen}: \
+         {cause}; choose another address with --listen, such as {other}"
+    ))
+}
+
 /// Reads the configuration file, or the defaults without one.
 pub fn load_config(path: Option<&Path>) -> Result<ServerConfig, RunError> {
     let Some(path) = path else {
@@ -176,7 +186,7 @@ pub async fn serve_state(
 ) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|error| fail("无法监听地址", &format!("cannot listen on {listen}"), error))?;
+        .map_err(|error| listen_failed(listen, error))?;
     let address = listener
         .local_addr()
         .map_err(|error| fail("无法读取监听地址", "cannot read the bound address", error))?;
