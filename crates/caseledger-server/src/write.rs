@@ -58,11 +58,29 @@ impl Default for StreamLocks {
 }
 
 impl StreamLocks {
-    /// The lock of `stream`.
-    pub fn of(&self, stream: &str) -> &tokio::sync::Mutex<()> {
+    fn shard(stream: &str) -> usize {
         let digest = blake3::hash(stream.as_bytes());
         let bytes: [u8; 8] = digest.as_bytes()[..8].try_into().expect("8 bytes");
-        &self.shards[(u64::from_le_bytes(bytes) % STREAM_LOCKS as u64) as usize]
+        (u64::from_le_bytes(bytes) % STREAM_LOCKS as u64) as usize
+    }
+
+    /// The lock of `stream`.
+    pub fn of(&self, stream: &str) -> &tokio::sync::Mutex<()> {
+        &self.shards[Self::shard(stream)]
+    }
+
+    /// Takes the locks of all `streams`: each shard once (two streams may share one), in
+    /// shard order, so two callers locking overlapping sets never wait for each other in a
+    /// circle, and a caller holding one lock never waits for a second.
+    pub async fn lock_all(&self, streams: &[&str]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut shards: Vec<usize> = streams.iter().map(|stream| Self::shard(stream)).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let mut guards = Vec::with_capacity(shards.len());
+        for shard in shards {
+            guards.push(self.shards[shard].lock().await);
+        }
+        guards
     }
 }
 
@@ -381,6 +399,24 @@ pub async fn decide_and_append<F>(
     stream: &str,
     headers: &WriteHeaders,
     event_id: Uuid,
+    decide: F,
+) -> Result<WriteOutcome, ApiError>
+where
+    F: FnMut(&CachedStream) -> Result<Vec<Act>, ApiError>,
+{
+    decide_and_append_holding(state, caller, stream, &[], headers, event_id, decide).await
+}
+
+/// [`decide_and_append`], holding the write locks of the streams in `also` too while
+/// `decide` runs and the acts are appended: what `decide` reads of them (through the
+/// projections, which hold every acknowledged act) cannot change before the append.
+pub async fn decide_and_append_holding<F>(
+    state: &AppState,
+    caller: &Caller,
+    stream: &str,
+    also: &[&str],
+    headers: &WriteHeaders,
+    event_id: Uuid,
     mut decide: F,
 ) -> Result<WriteOutcome, ApiError>
 where
@@ -392,7 +428,9 @@ where
             return Ok(outcome);
         }
     }
-    let _stream_lock = state.stream_locks().of(stream).lock().await;
+    let mut streams = vec![stream];
+    streams.extend_from_slice(also);
+    let _stream_locks = state.stream_locks().lock_all(&streams).await;
     if headers.idempotency_key.is_some() {
         // A repeat that waited for the lock behind its first request.
         if let Some(outcome) = repeated(state, event_id)? {

@@ -136,3 +136,51 @@ async fn a_merge_needs_an_open_target_in_the_callers_jurisdiction() {
     let status = state_of(&server, &housing, &original).await;
     assert_eq!(status["merged_from"], json!([repeat, later]), "{status}");
 }
+
+/// A merge and the withdrawal of its target sent at the same moment, many times over:
+/// whichever the ledger records first, a merge is never recorded after its target was
+/// withdrawn (the target's check and the merge's append are one step for other writers).
+#[tokio::test]
+async fn a_merge_racing_its_targets_withdrawal_never_lands_on_a_withdrawn_case() {
+    let server = TestServer::start().await;
+    let intake = server.token("intake", "12345");
+    let housing = server.token("department", "housing");
+    let mut outcomes = (0, 0);
+    for round in 0..40 {
+        let repeat = server.file_case(&intake, json!({})).await;
+        let target = server.file_case(&intake, json!({})).await;
+        let withdraw_path = format!("/api/v1/cases/{target}/acts");
+        let withdraw_body = json!({"act": "WithdrawCase", "reason": "投诉人撤回"});
+        // Either request starts first, in turn.
+        let (merged, withdrawn) = if round % 2 == 0 {
+            tokio::join!(
+                merge(&server, &housing, &repeat, &target),
+                server.post(&withdraw_path, &intake, withdraw_body),
+            )
+        } else {
+            let (withdrawn, merged) = tokio::join!(
+                server.post(&withdraw_path, &intake, withdraw_body),
+                merge(&server, &housing, &repeat, &target),
+            );
+            (merged, withdrawn)
+        };
+        assert_eq!(withdrawn.status, 201, "{}", withdrawn.text());
+        let withdrawn_at = withdrawn.json().unwrap()["position"].as_u64().unwrap();
+        match merged.status {
+            201 => {
+                let merged_at = merged.json().unwrap()["position"].as_u64().unwrap();
+                assert!(
+                    merged_at < withdrawn_at,
+                    "merged at {merged_at} into a case withdrawn at {withdrawn_at}"
+                );
+                outcomes.0 += 1;
+            }
+            409 => outcomes.1 += 1,
+            other => panic!("merge answered {other}: {}", merged.text()),
+        }
+    }
+    eprintln!(
+        "merged first {} times, refused {} times",
+        outcomes.0, outcomes.1
+    );
+}

@@ -26,8 +26,8 @@ use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::routes::views::{ApiQuery, RecordView};
 use crate::write::{
-    decide_and_append, decode_records, etag, event_id_for, read_stream, write_answer, WriteHeaders,
-    WriteOutcome,
+    decide_and_append, decide_and_append_holding, decode_records, etag, event_id_for, read_stream,
+    write_answer, WriteHeaders, WriteOutcome,
 };
 use crate::AppState;
 
@@ -332,17 +332,24 @@ pub async fn record_act(
             field: Some("act".into()),
         });
     }
-    if let CaseCommand::MergeCase(merge) = &command {
-        check_merge_target(&state, &principal, merge.into)?;
-    }
     let stream = case_stream(case_id);
+    // A merge also holds its target's write lock, so the target checked is the target the
+    // merge is recorded against (no act on it can land in between).
+    let target_stream = match &command {
+        CaseCommand::MergeCase(merge) => Some(case_stream(merge.into.0)),
+        _ => None,
+    };
+    let also: Vec<&str> = target_stream.as_deref().into_iter().collect();
     let event_id = event_id_for(&caller, &stream, write_headers.idempotency_key.as_deref());
     let mut erased_key = None;
-    let outcome = decide_and_append(&state, &caller, &stream, &write_headers, event_id, |acts| {
+    let decide = |acts: &crate::write::CachedStream| {
         // Decided on the cached fold itself: no copy of the case per act.
         let current = &acts.case;
         if current.case_id.is_none() || !may_read_state(&principal, current) {
             return Err(ApiError::NotFound { what: "case" });
+        }
+        if let CaseCommand::MergeCase(merge) = &command {
+            check_merge_target(&state, &principal, merge.into)?;
         }
         if matches!(command, CaseCommand::ErasePersonalData(_)) {
             erased_key = current
@@ -352,7 +359,16 @@ pub async fn record_act(
         }
         let context = Context::new(state.rules(), chrono::Utc::now(), principal.clone());
         Ok(case::decide(current, &command, &context)?)
-    })
+    };
+    let outcome = decide_and_append_holding(
+        &state,
+        &caller,
+        &stream,
+        &also,
+        &write_headers,
+        event_id,
+        decide,
+    )
     .await?;
     if matches!(command, CaseCommand::ErasePersonalData(_)) {
         if let Some(key_id) = erased_key {
