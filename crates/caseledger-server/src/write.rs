@@ -597,3 +597,39 @@ pub fn etag(version: u64) -> (axum::http::HeaderName, HeaderValue) {
             .unwrap_or(HeaderValue::from_static("\"0\"")),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StreamLocks;
+
+    /// Two streams of one shard take it once (a second `lock` would wait for ever), whatever
+    /// order the streams are named in.
+    #[tokio::test]
+    async fn lock_all_takes_each_shard_once() {
+        let locks = StreamLocks::default();
+        let first = "case/0";
+        let same_shard = (1..1_000_000)
+            .map(|n| format!("case/{n}"))
+            .find(|stream| StreamLocks::shard(stream) == StreamLocks::shard(first))
+            .expect("a second stream in the first one's shard");
+        let other = (1..)
+            .map(|n| format!("case/{n}"))
+            .find(|stream| StreamLocks::shard(stream) != StreamLocks::shard(first))
+            .unwrap();
+        let taken = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            locks.lock_all(&[first, &same_shard, &other]),
+        )
+        .await
+        .expect("locking two streams of one shard does not wait on itself");
+        assert_eq!(taken.len(), 2);
+        // Held: another writer of either shard waits.
+        assert!(locks.of(first).try_lock().is_err());
+        assert!(locks.of(&other).try_lock().is_err());
+        drop(taken);
+        assert!(locks.of(first).try_lock().is_ok());
+        // Named in the other order, the same two shards are taken.
+        let taken = locks.lock_all(&[&other, first]).await;
+        assert_eq!(taken.len(), 2);
+    }
+}
