@@ -56,6 +56,18 @@ fn print(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The report of a ledger that did not open: nothing checked, and why.
+fn unopened(broken_at: Option<u64>, reason: String) -> Report {
+    Report {
+        ok: false,
+        records: 0,
+        head_hash: None,
+        broken_at,
+        reason: Some(reason),
+        records_per_second: None,
+    }
+}
+
 /// sled's cache while verifying.
 const VERIFY_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -70,39 +82,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Refusing to open is a verdict on the ledger, not an I/O failure.
         Err(error) => match error.kind() {
             ErrorKind::Corrupt { position, .. } => {
-                let report = Report {
-                    ok: false,
-                    records: 0,
-                    head_hash: None,
-                    broken_at: Some(*position),
-                    reason: Some(error.to_string()),
-                    records_per_second: None,
-                };
-                return print(&report, args.json);
+                return print(&unopened(Some(*position), error.to_string()), args.json);
             }
             ErrorKind::Head { .. } => {
-                let report = Report {
-                    ok: false,
-                    records: 0,
-                    head_hash: None,
-                    broken_at: None,
-                    reason: Some(error.to_string()),
-                    records_per_second: None,
-                };
-                return print(&report, args.json);
+                return print(&unopened(None, error.to_string()), args.json);
             }
             _ => {
                 // Still one object on stdout for a script reading `--json`; the exit code (2)
                 // says the ledger could not be read, the reason says why.
                 if args.json {
-                    let report = Report {
-                        ok: false,
-                        records: 0,
-                        head_hash: None,
-                        broken_at: None,
-                        reason: Some(format!("opening the ledger: {error}")),
-                        records_per_second: None,
-                    };
+                    let report = unopened(None, format!("opening the ledger: {error}"));
                     println!("{}", serde_json::to_string(&report)?);
                 }
                 return Err(anyhow::Error::new(error).context("opening the ledger"));

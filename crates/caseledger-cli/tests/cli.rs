@@ -1,5 +1,7 @@
 //! The `caseledger` binary's verify and log commands, their output and exit codes.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -66,11 +68,7 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
 
     // Flip one byte of the first batch's last record, behind the ledger's back.
     {
-        let db = sled::Config::new()
-            .path(data.join("sled"))
-            .segment_size(8 * 1024 * 1024)
-            .open()
-            .unwrap();
+        let db = common::open_sled(&data);
         let tree = db.open_tree("ledger/log").unwrap();
         let (key, value) = tree.first().unwrap().unwrap();
         let mut value = value.to_vec();

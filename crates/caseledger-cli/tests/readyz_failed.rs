@@ -3,6 +3,8 @@
 //! background finds the changed record; from then on `/readyz` answers 503 naming the
 //! mismatch, evidence is refused, and `/audit/verify` says where the chain breaks.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -114,11 +116,7 @@ fn complaint() -> serde_json::Value {
 
 /// Flips one byte near the end of the record at `position`, in the sled batch holding it.
 fn rewrite_record(dir: &Path, position: u64) {
-    let db = sled::Config::new()
-        .path(dir.join("sled"))
-        .segment_size(8 * 1024 * 1024)
-        .open()
-        .unwrap();
+    let db = common::open_sled(dir);
     let log = db.open_tree("ledger/log").unwrap();
     let (key, value) = log
         .range(..=position.to_be_bytes())

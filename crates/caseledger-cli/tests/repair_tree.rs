@@ -11,11 +11,7 @@ use common::{caseledger, get_status, issue, request, serve, stop};
 
 /// Flips a byte of the first stored block of leaf hashes (records 1..=16).
 fn damage_first_leaf_block(data: &Path) {
-    let db = sled::Config::new()
-        .path(data.join("sled"))
-        .segment_size(8 * 1024 * 1024)
-        .open()
-        .unwrap();
+    let db = common::open_sled(data);
     let tree = db.open_tree("evidence/tree").unwrap();
     let mut key = vec![b'l'];
     key.extend_from_slice(&0u64.to_be_bytes());

@@ -8,15 +8,22 @@ use caseledger_server::client::HttpResponse;
 use common::TestServer;
 use serde_json::json;
 
+/// Posts an act on `case`.
+async fn act(
+    server: &TestServer,
+    token: &str,
+    case: &str,
+    body: serde_json::Value,
+) -> HttpResponse {
+    server
+        .post(&format!("/api/v1/cases/{case}/acts"), token, body)
+        .await
+}
+
 /// Posts a merge of `case` into `into`.
 async fn merge(server: &TestServer, token: &str, case: &str, into: &str) -> HttpResponse {
-    server
-        .post(
-            &format!("/api/v1/cases/{case}/acts"),
-            token,
-            json!({"act": "MergeCase", "into": into, "reason": "重复投诉"}),
-        )
-        .await
+    let body = json!({"act": "MergeCase", "into": into, "reason": "重复投诉"});
+    act(server, token, case, body).await
 }
 
 /// Posts a merge of `case` into `into` and checks the refusal: status, problem code, the
@@ -67,21 +74,11 @@ async fn a_merge_needs_an_open_target_in_the_callers_jurisdiction() {
         )
         .await;
     // The repeat complaint sits with Dongping's township, which may merge it.
-    let dispatched = server
-        .post(
-            &format!("/api/v1/cases/{repeat}/acts"),
-            &housing,
-            json!({"act": "DispatchCase", "to": "township/dongping"}),
-        )
-        .await;
+    let dispatch = json!({"act": "DispatchCase", "to": "township/dongping"});
+    let dispatched = act(&server, &housing, &repeat, dispatch).await;
     assert_eq!(dispatched.status, 201, "{}", dispatched.text());
-    let withdraw = server
-        .post(
-            &format!("/api/v1/cases/{withdrawn}/acts"),
-            &intake,
-            json!({"act": "WithdrawCase", "reason": "投诉人撤回"}),
-        )
-        .await;
+    let withdraw = json!({"act": "WithdrawCase", "reason": "投诉人撤回"});
+    let withdraw = act(&server, &intake, &withdrawn, withdraw).await;
     assert_eq!(withdraw.status, 201, "{}", withdraw.text());
 
     // A case id nobody filed.
@@ -149,17 +146,16 @@ async fn a_merge_racing_its_targets_withdrawal_never_lands_on_a_withdrawn_case()
     for round in 0..40 {
         let repeat = server.file_case(&intake, json!({})).await;
         let target = server.file_case(&intake, json!({})).await;
-        let withdraw_path = format!("/api/v1/cases/{target}/acts");
         let withdraw_body = json!({"act": "WithdrawCase", "reason": "投诉人撤回"});
         // Either request starts first, in turn.
         let (merged, withdrawn) = if round % 2 == 0 {
             tokio::join!(
                 merge(&server, &housing, &repeat, &target),
-                server.post(&withdraw_path, &intake, withdraw_body),
+                act(&server, &intake, &target, withdraw_body),
             )
         } else {
             let (withdrawn, merged) = tokio::join!(
-                server.post(&withdraw_path, &intake, withdraw_body),
+                act(&server, &intake, &target, withdraw_body),
                 merge(&server, &housing, &repeat, &target),
             );
             (merged, withdrawn)

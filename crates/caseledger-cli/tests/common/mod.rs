@@ -37,6 +37,15 @@ pub fn serve(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr) {
     (child, address)
 }
 
+/// The sled database of a closed ledger folder, opened behind the ledger's back (to damage it).
+pub fn open_sled(data: &std::path::Path) -> sled::Db {
+    sled::Config::new()
+        .path(data.join("sled"))
+        .segment_size(8 * 1024 * 1024)
+        .open()
+        .unwrap()
+}
+
 /// Sends SIGTERM and checks the process exits cleanly.
 pub fn stop(mut child: Child) {
     let status = Command::new("kill")
