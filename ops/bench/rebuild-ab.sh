@@ -2,7 +2,7 @@
 # The projections' rebuild benchmark, for one build or several alternated, each run on a fresh
 # copy of the same ledger.
 #
-# Usage: ops/bench/rebuild-ab.sh TEMPLATE RUNS BENCH [BENCH ...]
+# Usage: ops/bench/rebuild-ab.sh TEMPLATE RUNS BENCH[=TEMPLATE] [BENCH[=TEMPLATE] ...]
 #
 #   TEMPLATE  a folder holding a ledger whose projections were built once; make one with
 #             CASELEDGER_BENCH_DIR=TEMPLATE CASELEDGER_BENCH_ONLY_REBUILD=1 \
@@ -10,7 +10,11 @@
 #   RUNS      runs of each build
 #   BENCH     the projections bench executable of a build: `cargo bench -p
 #             caseledger-projections --bench projections --no-run` prints its path; copy it
-#             aside before building the next one
+#             aside before building the next one. `BENCH=FOLDER` runs that build on copies
+#             of its own template instead: a build whose projection versions differ from the
+#             template's first rebuilds the changed projections when it opens the copy, and
+#             that upgrade, before the measured rebuild, slows it (by about a tenth, seen on
+#             2026-11-27). Make each build's template with that build.
 #
 # Before each run the template is copied to TEMPLATE.run, and the page cache is dropped when
 # this user may (root): a run whose memory must first be reclaimed from the page cache pays
@@ -36,9 +40,14 @@ if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
   echo "RUNS must be a positive number, not $runs" >&2
   exit 2
 fi
-for bench in "$@"; do
+for spec in "$@"; do
+  bench="${spec%%=*}"
   if [[ ! -x "$bench" ]]; then
     echo "not an executable: $bench" >&2
+    exit 2
+  fi
+  if [[ "$spec" == *=* && ! -d "${spec#*=}" ]]; then
+    echo "no ledger template at ${spec#*=}" >&2
     exit 2
   fi
 done
@@ -55,14 +64,19 @@ scratch="$template.run"
 trap 'rm -rf "$scratch"' EXIT
 
 for ((run = 1; run <= runs; run++)); do
-  for bench in "$@"; do
+  for spec in "$@"; do
+    bench="${spec%%=*}"
+    source="$template"
+    if [[ "$spec" == *=* ]]; then
+      source="${spec#*=}"
+    fi
     rm -rf "$scratch"
-    cp -r "$template" "$scratch"
+    cp -r "${source%/}" "$scratch"
     sync
     if [[ -w /proc/sys/vm/drop_caches ]]; then
       echo 1 > /proc/sys/vm/drop_caches
     fi
-    echo "== run $run of $bench, $(date -u +%H:%M:%S) UTC, load$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
+    echo "== run $run of $bench on $source, $(date -u +%H:%M:%S) UTC, load$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
     env "${mode_env[@]}" CASELEDGER_BENCH_DIR="$scratch" "$bench" --bench 2>&1 |
       grep -E 'rebuild all|CPU time|lookup|workload query|per-batch apply:|read the log alone' || true
   done
