@@ -490,8 +490,8 @@ fn root_from_log(
                             && cache.get(node.level, node.index) != Some(node.hash)
                     })
                 };
-                let leaves_differ =
-                    stored.block(block).map_err(ProofError::from)? != Some(block_leaves.clone());
+                let leaves_differ = stored.block(block).map_err(ProofError::from)?.as_deref()
+                    != Some(block_leaves.as_slice());
                 if node_differs || leaves_differ {
                     first_differing = Some((block * width + 1, (block + 1) * width));
                 }
