@@ -2,7 +2,8 @@
 //! the domain's `decide`) appended through the real writer, then
 //! - a rebuild of all projections from the log (records/s; budget ≥ 250,000),
 //! - case-status lookups (p99; budget ≤ 50 µs),
-//! - workload queries over the whole history (p99; budget ≤ 5 ms).
+//! - workload queries over the whole history (p99; budget ≤ 5 ms),
+//! - the first page (50 lines) of a unit's case list (p99; no budget of its own),
 //!
 //! - the writer's per-batch apply: batches of 32 records applied one at a time to
 //!   projections already holding a few hundred thousand records (µs per record),
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caseledger_log::{Ledger, LedgerOptions};
-use caseledger_projections::case_status::CaseQueries;
+use caseledger_projections::case_status::{CaseIndex, CaseQueries};
 use caseledger_projections::workload::WorkloadQueries;
 use caseledger_projections::{
     all, KvStore, KvTree, Options, PageRequest, Projections, Reader, RecordSource, Scan,
@@ -520,9 +521,24 @@ fn main() {
         ),
         samples,
     );
+
+    // A department's desk: the first page of the cases that ever passed through a unit.
+    let lists = if benching { 5_000 } else { 100 };
+    let mut samples = Vec::with_capacity(lists);
+    for _ in 0..lists {
+        let unit = rng.pick(&units);
+        let started = Instant::now();
+        let page = cases
+            .list(CaseIndex::UnitPassed, unit, at_us, &PageRequest::first(50))
+            .expect("list");
+        samples.push(started.elapsed());
+        assert!(page.items.len() <= 50);
+    }
+    let list_p99 = report("case list, first 50 of a unit's cases", samples);
     println!(
-        "summary: records={head} rebuild_records_per_second={rate:.0} lookup_p99_us={:.1} workload_p99_ms={:.2}",
+        "summary: records={head} rebuild_records_per_second={rate:.0} lookup_p99_us={:.1} workload_p99_ms={:.2} list_p99_ms={:.2}",
         lookup_p99.as_secs_f64() * 1e6,
-        workload_p99.as_secs_f64() * 1e3
+        workload_p99.as_secs_f64() * 1e3,
+        list_p99.as_secs_f64() * 1e3
     );
 }
