@@ -82,6 +82,20 @@ fn ledger_with_two_checkpoints(
     (first, old)
 }
 
+/// A ledger with two checkpoints ([`ledger_with_two_checkpoints`]) whose record 20 was then
+/// rewritten behind its back: its folder, its key and the checkpoint at 100.
+fn ledger_with_record_20_rewritten() -> (
+    tempfile::TempDir,
+    NoteSigner,
+    caseledger_evidence::StoredCheckpoint,
+) {
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let key = NoteSigner::generate(ORIGIN).unwrap();
+    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
+    rewrite_record(ledger_dir.path(), 20);
+    (ledger_dir, key, old)
+}
+
 /// Flips one payload byte of the record at `position`, behind the ledger's back.
 fn rewrite_record(dir: &Path, position: u64) {
     let db = open_sled(dir);
@@ -262,10 +276,7 @@ fn a_checkpoint_file_that_contradicts_sled_refuses_to_open() {
 
 #[test]
 fn by_default_the_open_is_quick_and_the_background_check_stops_serving() {
-    let ledger_dir = tempfile::tempdir().unwrap();
-    let key = NoteSigner::generate(ORIGIN).unwrap();
-    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
-    rewrite_record(ledger_dir.path(), 20);
+    let (ledger_dir, key, old) = ledger_with_record_20_rewritten();
 
     // The default mode, with the rewritten record outside the quick check's tail: the open
     // succeeds, and the full re-hash in the background finds the record.
@@ -300,11 +311,8 @@ fn by_default_the_open_is_quick_and_the_background_check_stops_serving() {
 
 #[test]
 fn the_quick_check_finds_a_rewritten_record_in_the_tail() {
-    let ledger_dir = tempfile::tempdir().unwrap();
-    let key = NoteSigner::generate(ORIGIN).unwrap();
-    ledger_with_two_checkpoints(ledger_dir.path(), &key);
     // Outside the log's own tail check (5 records), inside the quick check's 100.
-    rewrite_record(ledger_dir.path(), 20);
+    let (ledger_dir, key, _) = ledger_with_record_20_rewritten();
     let mut options = checked_options(&key, Recovery::None, OpenCheck::Quick);
     options.open_tail_records = 100;
     let error = Evidence::open(ledger_dir.path(), ledger_options(), options).unwrap_err();
@@ -316,11 +324,8 @@ fn the_quick_check_finds_a_rewritten_record_in_the_tail() {
 
 #[test]
 fn a_bundle_holding_a_rewritten_record_is_refused() {
-    let ledger_dir = tempfile::tempdir().unwrap();
-    let key = NoteSigner::generate(ORIGIN).unwrap();
-    ledger_with_two_checkpoints(ledger_dir.path(), &key);
     // Record 20 belongs to case/5 (the first 50 records go to case/(n % 7), n = position - 1).
-    rewrite_record(ledger_dir.path(), 20);
+    let (ledger_dir, key, _) = ledger_with_record_20_rewritten();
     // The quick check alone (the background one would stop everything first).
     let (_ledger, evidence) = Evidence::open(
         ledger_dir.path(),
@@ -459,10 +464,7 @@ fn a_damaged_tree_is_repaired_from_a_sound_log_without_a_new_checkpoint() {
 
 #[test]
 fn the_repair_refuses_a_rewritten_log_and_keeps_the_stored_tree() {
-    let ledger_dir = tempfile::tempdir().unwrap();
-    let key = NoteSigner::generate(ORIGIN).unwrap();
-    let (_, old) = ledger_with_two_checkpoints(ledger_dir.path(), &key);
-    rewrite_record(ledger_dir.path(), 20);
+    let (ledger_dir, key, old) = ledger_with_record_20_rewritten();
     let error = reopen(ledger_dir.path(), &key, Recovery::RepairTreeFromLog).unwrap_err();
     match error {
         EvidenceError::RootMismatch {
