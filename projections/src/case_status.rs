@@ -535,8 +535,13 @@ impl CaseStatusProjection {
             CaseFact::Withdrawn => status.state = CaseState::Withdrawn,
             CaseFact::Other => {}
         }
-        let unit = status.unit.clone();
-        apply_clocks(&mut status.deadlines, fact, starts, unit.as_deref(), event);
+        apply_clocks(
+            &mut status.deadlines,
+            fact,
+            starts,
+            status.unit.as_deref(),
+            event,
+        );
         // The case merged into learns of it too. The service admits only a filed, open target;
         // a log written before that check may name one never filed, which has nothing to show.
         if let Some(into) = merged_target {

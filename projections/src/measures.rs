@@ -290,8 +290,7 @@ impl MeasuresProjection {
             };
             self.last_filed.insert(repeat_key, at);
             let dims = measure.dims(None);
-            let month = measure.month.clone();
-            self.count(tx, &dims, &month, |counts| {
+            self.count(tx, &dims, &measure.month, |counts| {
                 counts.filed += 1;
                 counts.repeats += u64::from(repeat);
             })?;
@@ -304,7 +303,7 @@ impl MeasuresProjection {
                 message: format!("act {} on unknown case {case}", event.kind),
             });
         };
-        let month = measure.month.clone();
+        let month = &measure.month;
         match fact {
             CaseFact::Dispatched { unit } | CaseFact::Transferred { to: unit } => {
                 measure.unit = Some(unit.clone());
@@ -312,7 +311,7 @@ impl MeasuresProjection {
                 measure.responded = false;
                 measure.open = true;
                 let dims = measure.dims(Some(unit));
-                self.count(tx, &dims, &month, |counts| counts.dispatched += 1)?;
+                self.count(tx, &dims, month, |counts| counts.dispatched += 1)?;
             }
             CaseFact::Accepted { on_time } => measure.accepted_in_time = *on_time,
             CaseFact::Contacted { first, on_time }
@@ -320,18 +319,18 @@ impl MeasuresProjection {
             {
                 measure.responded = true;
                 let dims = measure.dims(measure.unit.as_deref());
-                self.count(tx, &dims, &month, |counts| counts.responded += 1)?;
+                self.count(tx, &dims, month, |counts| counts.responded += 1)?;
             }
             CaseFact::Returned { .. } => {
                 let dims = measure.dims(measure.unit.as_deref());
-                self.count(tx, &dims, &month, |counts| counts.returned += 1)?;
+                self.count(tx, &dims, month, |counts| counts.returned += 1)?;
                 measure.unit = None;
             }
             CaseFact::Resolved { on_time, .. } => {
                 let on_time = *on_time;
                 let handling = at - measure.filed_us;
                 let dims = measure.dims(measure.unit.as_deref());
-                self.count(tx, &dims, &month, |counts| {
+                self.count(tx, &dims, month, |counts| {
                     counts.resolved += 1;
                     counts.resolved_on_time += u64::from(on_time);
                     counts.handling_sum_us += handling;
@@ -342,7 +341,7 @@ impl MeasuresProjection {
             CaseFact::Feedback { rating, resolved } => {
                 let satisfied = matches!(rating, Rating::Satisfied | Rating::BasicallySatisfied);
                 let dims = measure.dims(measure.resolver.as_deref());
-                self.count(tx, &dims, &month, |counts| {
+                self.count(tx, &dims, month, |counts| {
                     counts.rated += 1;
                     counts.rated_resolved += u64::from(*resolved);
                     counts.satisfied += u64::from(satisfied);
@@ -352,15 +351,20 @@ impl MeasuresProjection {
                 measure.open = true;
                 measure.unit = Some(unit.clone());
                 let dims = measure.dims(measure.unit.as_deref());
-                self.count(tx, &dims, &month, |counts| counts.reopened += 1)?;
+                self.count(tx, &dims, month, |counts| counts.reopened += 1)?;
             }
             CaseFact::Closed { .. } | CaseFact::Merged { .. } | CaseFact::Withdrawn => {
                 measure.open = false;
             }
             _ => {}
         }
-        let unit = measure.unit.clone();
-        apply_clocks(&mut measure.running, fact, starts, unit.as_deref(), event);
+        apply_clocks(
+            &mut measure.running,
+            fact,
+            starts,
+            measure.unit.as_deref(),
+            event,
+        );
         measure.running.retain(DeadlineEntry::is_running);
         self.cases.put_if_changed(tx, &key, measure)?;
         Ok(())

@@ -62,16 +62,21 @@ enum Bucket {
     InProgress,
 }
 
-impl WorkCase {
-    fn bucket(&self) -> Option<(String, Bucket)> {
-        let unit = self.unit.clone()?;
-        match self.state {
-            CaseState::Dispatched => Some((unit, Bucket::Awaiting)),
-            CaseState::Accepted | CaseState::InProgress | CaseState::Reopened => {
-                Some((unit, Bucket::InProgress))
-            }
-            _ => None,
+/// Which "now" count of which unit a case in `state` held by `unit` is in.
+fn bucket(unit: Option<&str>, state: CaseState) -> Option<(&str, Bucket)> {
+    let unit = unit?;
+    match state {
+        CaseState::Dispatched => Some((unit, Bucket::Awaiting)),
+        CaseState::Accepted | CaseState::InProgress | CaseState::Reopened => {
+            Some((unit, Bucket::InProgress))
         }
+        _ => None,
+    }
+}
+
+impl WorkCase {
+    fn bucket(&self) -> Option<(&str, Bucket)> {
+        bucket(self.unit.as_deref(), self.state)
     }
 
     fn earliest_due(&self) -> Option<i64> {
@@ -88,7 +93,7 @@ impl Indexed for WorkCase {
         match (self.bucket(), self.earliest_due()) {
             (Some((unit, _)), Some(due)) => vec![(
                 Key::tag(b"o/")
-                    .text(&unit)
+                    .text(unit)
                     .time(due)
                     .text(&self.case)
                     .into_bytes(),
@@ -207,8 +212,8 @@ impl WorkloadProjection {
     fn move_bucket(
         &mut self,
         tx: &Tx<'_>,
-        before: Option<(String, Bucket)>,
-        after: Option<(String, Bucket)>,
+        before: Option<(&str, Bucket)>,
+        after: Option<(&str, Bucket)>,
     ) -> Result<(), Error> {
         if before == after {
             return Ok(());
@@ -216,7 +221,7 @@ impl WorkloadProjection {
         if let Some((unit, bucket)) = before {
             let counts = self
                 .now
-                .get_or_insert_with(tx, &now_key(&unit), NowCounts::default)?;
+                .get_or_insert_with(tx, &now_key(unit), NowCounts::default)?;
             let slot = match bucket {
                 Bucket::Awaiting => &mut counts.awaiting_acceptance,
                 Bucket::InProgress => &mut counts.in_progress,
@@ -226,7 +231,7 @@ impl WorkloadProjection {
         if let Some((unit, bucket)) = after {
             let counts = self
                 .now
-                .get_or_insert_with(tx, &now_key(&unit), NowCounts::default)?;
+                .get_or_insert_with(tx, &now_key(unit), NowCounts::default)?;
             match bucket {
                 Bucket::Awaiting => counts.awaiting_acceptance += 1,
                 Bucket::InProgress => counts.in_progress += 1,
@@ -261,9 +266,10 @@ impl WorkloadProjection {
                 message: format!("act {} on unknown case {case}", event.kind),
             });
         };
-        let before = work.bucket();
-        let at = event.at_us;
+        // The unit and state before the act: its "now" count moves if they change.
         let holder = work.unit.clone();
+        let state_before = work.state;
+        let at = event.at_us;
         match fact {
             CaseFact::Dispatched { unit } => {
                 work.state = CaseState::Dispatched;
@@ -351,11 +357,9 @@ impl WorkloadProjection {
             | CaseFact::Feedback { .. }
             | CaseFact::Other => {}
         }
-        let unit = work.unit.clone();
-        apply_clocks(&mut work.running, fact, starts, unit.as_deref(), event);
+        apply_clocks(&mut work.running, fact, starts, work.unit.as_deref(), event);
         work.running.retain(DeadlineEntry::is_running);
-        let after = work.bucket();
-        self.move_bucket(tx, before, after)?;
+        self.move_bucket(tx, bucket(holder.as_deref(), state_before), work.bucket())?;
         self.cases.put_if_changed(tx, &key, work)?;
         Ok(())
     }
