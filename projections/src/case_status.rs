@@ -265,7 +265,12 @@ pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
 }
 
 fn case_key(case: &str) -> Vec<u8> {
-    Key::tag(b"c/").text(case).into_bytes()
+    case_key_in(Vec::new(), case)
+}
+
+/// The key of a case, built in `buffer` (see [`Key::reuse`]).
+fn case_key_in(buffer: Vec<u8>, case: &str) -> Vec<u8> {
+    Key::reuse(buffer, b"c/").text(case).into_bytes()
 }
 
 fn all_key(filed_position: u64) -> Vec<u8> {
@@ -393,6 +398,8 @@ pub fn apply_clocks(
 #[derive(Default)]
 pub struct CaseStatusProjection {
     cases: IndexedTable<CaseStatus>,
+    /// The buffer a record's case key is built in (see [`Key::reuse`]).
+    key: Vec<u8>,
 }
 
 impl CaseStatusProjection {
@@ -406,7 +413,7 @@ impl CaseStatusProjection {
         let Subject::Case { case, fact, starts } = &event.subject else {
             return Ok(());
         };
-        let key = case_key(case);
+        let key = case_key_in(std::mem::take(&mut self.key), case);
         if let CaseFact::Filed {
             category,
             compound,
@@ -449,6 +456,7 @@ impl CaseStatusProjection {
             };
             apply_clocks(&mut status.deadlines, fact, starts, None, event);
             self.cases.put(tx, &key, status)?;
+            self.key = key;
             return Ok(());
         }
         let Some(status) = self.cases.get_mut(tx, &key)? else {
@@ -549,6 +557,7 @@ impl CaseStatusProjection {
                 target.merged_from.push(case.clone());
             }
         }
+        self.key = key;
         Ok(())
     }
 }

@@ -227,6 +227,8 @@ pub struct MeasuresProjection {
     last_filed: Table<i64>,
     /// A buffer for the cell keys of one record.
     cell_key: Vec<u8>,
+    /// The buffer a record's case key is built in (see [`Key::reuse`]).
+    key: Vec<u8>,
 }
 
 impl MeasuresProjection {
@@ -257,7 +259,9 @@ impl MeasuresProjection {
         let Subject::Case { case, fact, starts } = &event.subject else {
             return Ok(());
         };
-        let key = Key::tag(b"k/").text(case).into_bytes();
+        let key = Key::reuse(std::mem::take(&mut self.key), b"k/")
+            .text(case)
+            .into_bytes();
         let at = event.at_us;
         if let CaseFact::Filed {
             category,
@@ -295,6 +299,7 @@ impl MeasuresProjection {
                 counts.repeats += u64::from(repeat);
             })?;
             self.cases.put(tx, &key, measure)?;
+            self.key = key;
             return Ok(());
         }
         let Some(mut measure) = self.cases.take_for_update(tx, &key)? else {
@@ -367,6 +372,7 @@ impl MeasuresProjection {
         );
         measure.running.retain(DeadlineEntry::is_running);
         self.cases.put_if_changed(tx, &key, measure)?;
+        self.key = key;
         Ok(())
     }
 }

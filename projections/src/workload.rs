@@ -174,8 +174,9 @@ pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
     )
 }
 
-fn case_key(case: &str) -> Vec<u8> {
-    Key::tag(b"k/").text(case).into_bytes()
+/// The key of a case, built in `buffer` (see [`Key::reuse`]).
+fn case_key(buffer: Vec<u8>, case: &str) -> Vec<u8> {
+    Key::reuse(buffer, b"k/").text(case).into_bytes()
 }
 
 fn now_key(unit: &str) -> Vec<u8> {
@@ -183,7 +184,12 @@ fn now_key(unit: &str) -> Vec<u8> {
 }
 
 fn day_key(unit: &str, day: i32) -> Vec<u8> {
-    Key::tag(b"d/")
+    day_key_in(Vec::new(), unit, day)
+}
+
+/// The key of a unit's day, built in `buffer` (see [`Key::reuse`]).
+fn day_key_in(buffer: Vec<u8>, unit: &str, day: i32) -> Vec<u8> {
+    Key::reuse(buffer, b"d/")
         .text(unit)
         .u64(u64::from((day as u32) ^ (1 << 31)))
         .into_bytes()
@@ -193,6 +199,9 @@ fn day_key(unit: &str, day: i32) -> Vec<u8> {
 #[derive(Default)]
 pub struct WorkloadProjection {
     cases: IndexedTable<WorkCase>,
+    /// The buffers a record's case key and day keys are built in (see [`Key::reuse`]).
+    key: Vec<u8>,
+    day_key: Vec<u8>,
     now: Table<NowCounts>,
     days: Table<DayCounts>,
     units: Table<()>,
@@ -205,8 +214,14 @@ impl WorkloadProjection {
     }
 
     fn day(&mut self, tx: &Tx<'_>, unit: &str, at_us: i64) -> Result<&mut DayCounts, Error> {
-        let key = day_key(unit, codec::cst_day(at_us));
-        self.days.get_or_insert_with(tx, &key, DayCounts::default)
+        let key = day_key_in(
+            std::mem::take(&mut self.day_key),
+            unit,
+            codec::cst_day(at_us),
+        );
+        let counts = self.days.get_or_insert_with(tx, &key, DayCounts::default);
+        self.day_key = key;
+        counts
     }
 
     fn move_bucket(
@@ -245,7 +260,7 @@ impl WorkloadProjection {
         let Subject::Case { case, fact, starts } = &event.subject else {
             return Ok(());
         };
-        let key = case_key(case);
+        let key = case_key(std::mem::take(&mut self.key), case);
         if matches!(fact, CaseFact::Filed { .. }) {
             let mut work = WorkCase {
                 case: case.clone(),
@@ -258,6 +273,7 @@ impl WorkloadProjection {
             apply_clocks(&mut work.running, fact, starts, None, event);
             work.running.retain(DeadlineEntry::is_running);
             self.cases.put(tx, &key, work)?;
+            self.key = key;
             return Ok(());
         }
         let Some(mut work) = self.cases.take_for_update(tx, &key)? else {
@@ -361,6 +377,7 @@ impl WorkloadProjection {
         work.running.retain(DeadlineEntry::is_running);
         self.move_bucket(tx, bucket(holder.as_deref(), state_before), work.bucket())?;
         self.cases.put_if_changed(tx, &key, work)?;
+        self.key = key;
         Ok(())
     }
 }
