@@ -19,7 +19,8 @@
 # Before each run the template is copied to TEMPLATE.run, and the page cache is dropped when
 # this user may (root): a run whose memory must first be reclaimed from the page cache pays
 # for it in page faults. The runs of the builds alternate (A B A B …), since one build's
-# figures drift from minute to minute on a shared virtual machine.
+# figures drift from minute to minute on a shared virtual machine. At the end, one line a
+# build gives its rebuild rates and their least, median and greatest.
 #
 # CASELEDGER_REBUILD_MODE picks what each run does: ONLY_REBUILD (the default: the rebuild
 # alone), SKIP_WRITER (the rebuild and the queries) or FULL (everything).
@@ -62,6 +63,7 @@ case "$mode" in
 esac
 scratch="$template.run"
 trap 'rm -rf "$scratch"' EXIT
+declare -A rates
 
 for ((run = 1; run <= runs; run++)); do
   for spec in "$@"; do
@@ -77,7 +79,28 @@ for ((run = 1; run <= runs; run++)); do
       echo 1 > /proc/sys/vm/drop_caches
     fi
     echo "== run $run of $bench on $source, $(date -u +%H:%M:%S) UTC, load$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
-    env "${mode_env[@]}" CASELEDGER_BENCH_DIR="$scratch" "$bench" --bench 2>&1 |
-      grep -E 'rebuild all|CPU time|lookup|workload query|per-batch apply:|read the log alone' || true
+    output="$(env "${mode_env[@]}" CASELEDGER_BENCH_DIR="$scratch" "$bench" --bench 2>&1 || true)"
+    grep -E 'rebuild all|CPU time|lookup|workload query|case list|per-batch apply:|read the log alone' <<<"$output" || true
+    rate="$(grep -oE 'rebuild all projections: [0-9]+ records in [0-9.]+ s = [0-9]+' <<<"$output" | grep -oE '[0-9]+$' || true)"
+    rates["$spec"]+="${rate:-failed} "
   done
+done
+
+# One line a build: its rebuild rates in order, then their least, median and greatest. Only
+# the medians of alternated runs compare (see above).
+echo "== summary (records/s of the rebuild)"
+for spec in "$@"; do
+  read -r -a measured <<<"${rates[$spec]}"
+  sorted=($(printf '%s\n' "${measured[@]}" | { grep -E '^[0-9]+$' || true; } | sort -n))
+  count=${#sorted[@]}
+  if ((count == 0)); then
+    echo "$spec: no rebuild figure (${rates[$spec]})"
+    continue
+  fi
+  if ((count % 2 == 1)); then
+    median=${sorted[count / 2]}
+  else
+    median=$(((sorted[count / 2 - 1] + sorted[count / 2]) / 2))
+  fi
+  echo "$spec: ${rates[$spec]}-> least ${sorted[0]}, median $median, greatest ${sorted[count - 1]} ($count runs)"
 done
