@@ -175,7 +175,7 @@ pub fn layout(key: &[u8]) -> Option<crate::paged::Class> {
 }
 
 /// The key of a case, built in `buffer` (see [`Key::reuse`]).
-fn case_key(buffer: Vec<u8>, case: &str) -> Vec<u8> {
+fn case_key_in(buffer: Vec<u8>, case: &str) -> Vec<u8> {
     Key::reuse(buffer, b"k/").text(case).into_bytes()
 }
 
@@ -260,7 +260,7 @@ impl WorkloadProjection {
         let Subject::Case { case, fact, starts } = &event.subject else {
             return Ok(());
         };
-        let key = case_key(std::mem::take(&mut self.key), case);
+        let key = case_key_in(std::mem::take(&mut self.key), case);
         if matches!(fact, CaseFact::Filed { .. }) {
             let mut work = WorkCase {
                 case: case.clone(),
