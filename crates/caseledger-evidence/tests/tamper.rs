@@ -96,6 +96,30 @@ fn ledger_with_record_20_rewritten() -> (
     (ledger_dir, key, old)
 }
 
+/// Asserts that `error` says the log no longer gives the root `signed` holds for its 100
+/// records, naming `first_differing` as the first block of leaves that changed; returns the
+/// log's root.
+fn assert_root_mismatch(
+    error: &EvidenceError,
+    signed: &caseledger_evidence::StoredCheckpoint,
+    first_differing: Option<(u64, u64)>,
+) -> caseledger_proof::merkle::Hash {
+    match error {
+        EvidenceError::RootMismatch {
+            tree_size,
+            checkpoint_root,
+            log_root,
+            first_differing: found,
+        } => {
+            assert_eq!((*tree_size, *checkpoint_root), (100, signed.root));
+            assert_ne!(*log_root, signed.root);
+            assert_eq!(*found, first_differing);
+            *log_root
+        }
+        other => panic!("expected a root mismatch, got {other}"),
+    }
+}
+
 /// Flips one payload byte of the record at `position`, behind the ledger's back.
 fn rewrite_record(dir: &Path, position: u64) {
     let db = open_sled(dir);
@@ -176,24 +200,11 @@ fn a_rewritten_record_refuses_to_open_and_a_forced_checkpoint_is_inconsistent() 
         evidence_options(&key, Recovery::None),
     )
     .unwrap_err();
+    let log_root = assert_root_mismatch(&error, &old, Some((17, 32)));
     let message = error.to_string();
-    match &error {
-        EvidenceError::RootMismatch {
-            tree_size,
-            checkpoint_root,
-            log_root,
-            first_differing,
-        } => {
-            assert_eq!(*tree_size, 100);
-            assert_eq!(*checkpoint_root, old.root);
-            assert_ne!(*log_root, old.root);
-            assert_eq!(*first_differing, Some((17, 32)));
-            assert!(message.contains(&checkpoint_root.to_string()), "{message}");
-            assert!(message.contains(&log_root.to_string()), "{message}");
-            assert!(message.contains("100"), "{message}");
-        }
-        other => panic!("expected a root mismatch, got {other}"),
-    }
+    assert!(message.contains(&old.root.to_string()), "{message}");
+    assert!(message.contains(&log_root.to_string()), "{message}");
+    assert!(message.contains("100"), "{message}");
 
     // Forced on: the tree is rebuilt from the altered log and a new checkpoint signed at once,
     // for the same 100 records with another root.
@@ -466,19 +477,8 @@ fn a_damaged_tree_is_repaired_from_a_sound_log_without_a_new_checkpoint() {
 fn the_repair_refuses_a_rewritten_log_and_keeps_the_stored_tree() {
     let (ledger_dir, key, old) = ledger_with_record_20_rewritten();
     let error = reopen(ledger_dir.path(), &key, Recovery::RepairTreeFromLog).unwrap_err();
-    match error {
-        EvidenceError::RootMismatch {
-            tree_size,
-            checkpoint_root,
-            log_root,
-            first_differing,
-        } => {
-            assert_eq!((tree_size, checkpoint_root), (100, old.root));
-            assert_ne!(log_root, old.root);
-            assert_eq!(first_differing, None);
-        }
-        other => panic!("expected a root mismatch, got {other}"),
-    }
+    // The repair compares the log with the signed root only, so it names no block.
+    assert_root_mismatch(&error, &old, None);
     // The stored tree was not touched: a normal full open still finds the block that changed
     // by comparing the log with it.
     let error = reopen(ledger_dir.path(), &key, Recovery::None).unwrap_err();
