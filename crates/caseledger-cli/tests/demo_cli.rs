@@ -5,21 +5,13 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::Stdio;
 
-use common::{address_in, caseledger, get_status, stop};
+use common::{address_in, get_status, spawn_serving, stop};
 
 /// Runs the demo until it says where it serves; returns what it said, its address, and the
 /// status of `/api/v1/cases` with the office's token from `tokens.json`; then stops it.
 fn run_demo(data: &std::path::Path) -> (String, SocketAddr, u16) {
-    let mut child = caseledger()
-        .args(["demo", "--cases", "60", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serving("demo", data, &["--cases", "60"]);
     let mut said = String::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let address: SocketAddr = loop {

@@ -86,10 +86,9 @@ fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
                 return Err(Error::io(
                     "opening the ledger",
                     format!(
-                        "{} 中的存储文件已损坏或不完整，无法打开；请从备份恢复该目录 / the storage \
-                         files in {} are damaged or incomplete (sled reads corrupted data), so the \
+                        "{0} 中的存储文件已损坏或不完整，无法打开；请从备份恢复该目录 / the storage \
+                         files in {0} are damaged or incomplete (sled reads corrupted data), so the \
                          ledger cannot be opened; restore the folder from a backup",
-                        dir.join(crate::SLED_DIR_NAME).display(),
                         dir.join(crate::SLED_DIR_NAME).display()
                     ),
                 ));

@@ -18,18 +18,24 @@ pub fn address_in(line: &str) -> Option<SocketAddr> {
         .and_then(|address| address.parse().ok())
 }
 
-/// Starts `serve` over `data` with `extra` arguments on a free loopback port; returns the
-/// child and the address it printed.
-pub fn serve(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr) {
-    let mut child = caseledger()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+/// Starts `caseledger COMMAND --listen 127.0.0.1:0 --data DATA EXTRA…` (a command that
+/// serves: `serve` or `demo`), its stdout piped for the address it prints.
+pub fn spawn_serving(command: &str, data: &std::path::Path, extra: &[&str]) -> Child {
+    caseledger()
+        .args([command, "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `serve` over `data` with `extra` arguments on a free loopback port; returns the
+/// child and the address it printed.
+pub fn serve(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = spawn_serving("serve", data, extra);
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
