@@ -80,7 +80,7 @@ for ((run = 1; run <= runs; run++)); do
     fi
     echo "== run $run of $bench on $source, $(date -u +%H:%M:%S) UTC, load$(cut -d' ' -f1-3 /proc/loadavg | sed 's/^/ /')"
     output="$(env "${mode_env[@]}" CASELEDGER_BENCH_DIR="$scratch" "$bench" --bench 2>&1 || true)"
-    grep -E 'rebuild all|CPU time|lookup|workload query|case list|per-batch apply:|read the log alone' <<<"$output" || true
+    grep -E 'rebuild all|CPU time|pages the machine|lookup|workload query|case list|per-batch apply:|read the log alone' <<<"$output" || true
     rate="$(grep -oE 'rebuild all projections: [0-9]+ records in [0-9.]+ s = [0-9]+' <<<"$output" | grep -oE '[0-9]+$' || true)"
     rates["$spec"]+="${rate:-failed} "
   done

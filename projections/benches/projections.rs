@@ -1,6 +1,7 @@
 //! Projection benchmarks on a realistic ledger: a simulated county history (valid acts from
 //! the domain's `decide`) appended through the real writer, then
-//! - a rebuild of all projections from the log (records/s; budget ≥ 250,000),
+//! - a rebuild of all projections from the log (records/s; budget ≥ 250,000), with its CPU
+//!   time, the pages the machine allocated meanwhile and the bytes the process wrote,
 //! - case-status lookups (p99; budget ≤ 50 µs),
 //! - workload queries over the whole history (p99; budget ≤ 5 ms),
 //! - the first page (50 lines) of a unit's case list (p99; no budget of its own),
@@ -109,6 +110,37 @@ fn peak_rss_mib() -> u64 {
                 .ok()
         })
         .map_or(0, |kib| kib / 1024)
+}
+
+/// The machine's counts of page allocations so far, in MiB: (all pages, of which in
+/// transparent huge pages), from `/proc/vmstat` (Linux; zeros elsewhere). Machine-wide, so a
+/// difference over a span counts what everything did in it; on an idle machine, that is this
+/// process and the kernel's work for it (page cache included). On a virtual machine whose
+/// host takes back free memory, every fresh page costs a fault in the host too, which makes
+/// these a rebuild's largest cost there (see the benchmark section of the README).
+fn pages_allocated_mib() -> (u64, u64) {
+    let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    let count = |name: &str| {
+        vmstat
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let pages = count("pgalloc_dma") + count("pgalloc_dma32") + count("pgalloc_normal");
+    let huge = count("thp_fault_alloc");
+    (pages * 4 / 1024, huge * 2)
+}
+
+/// The bytes this process has written to files so far, in MiB (`wchar` of `/proc/self/io`:
+/// what sled handed the kernel, cached or not; Linux, zero elsewhere).
+fn bytes_written_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("wchar:"))
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map_or(0, |bytes| bytes >> 20)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -393,6 +425,8 @@ fn main() {
     );
     let started = Instant::now();
     let cpu_before = cpu_seconds();
+    let pages_before = pages_allocated_mib();
+    let written_before = bytes_written_mib();
     let verbose = std::env::var_os("CASELEDGER_BENCH_VERBOSE").is_some();
     let summary = projections
         .rebuild(&[], &ledger, &mut |progress| {
@@ -408,6 +442,8 @@ fn main() {
         .expect("rebuilds");
     let seconds = started.elapsed().as_secs_f64();
     let cpu_after = cpu_seconds();
+    let pages_after = pages_allocated_mib();
+    let written_after = bytes_written_mib();
     let rate = summary.records as f64 / seconds;
     println!(
         "rebuild all projections: {} records in {:.2} s = {:.0} records/s (budget 250000); fold (the log read beside it) {:.2} s, commit {:.2} s, flush and swap {:.2} s",
@@ -423,6 +459,12 @@ fn main() {
         cpu_after.0 - cpu_before.0,
         cpu_after.1 - cpu_before.1,
         peak_rss_mib()
+    );
+    println!(
+        "  pages the machine allocated during the rebuild: {} MiB, of which {} MiB in huge pages; the process wrote {} MiB to files",
+        pages_after.0 - pages_before.0,
+        pages_after.1 - pages_before.1,
+        written_after - written_before
     );
 
     if std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_some() {
