@@ -19,7 +19,9 @@
 # Before each run the template is copied to TEMPLATE.run, and the page cache is dropped when
 # this user may (root): a run whose memory must first be reclaimed from the page cache pays
 # for it in page faults. The runs of the builds alternate (A B A B …), since one build's
-# figures drift from minute to minute on a shared virtual machine. At the end, one line a
+# figures drift from minute to minute on a shared virtual machine (mostly with whether its host
+# still backs the free memory a run touches: see ops/bench/README.md; each run prints its
+# system time, the pages the machine allocated and the bytes written). At the end, one line a
 # build gives its rebuild rates and their least, median and greatest.
 #
 # CASELEDGER_REBUILD_MODE picks what each run does: ONLY_REBUILD (the default: the rebuild
