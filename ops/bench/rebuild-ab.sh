@@ -25,7 +25,8 @@
 # build gives its rebuild rates and their least, median and greatest.
 #
 # CASELEDGER_REBUILD_MODE picks what each run does: ONLY_REBUILD (the default: the rebuild
-# alone), SKIP_WRITER (the rebuild and the queries) or FULL (everything).
+# alone), SKIP_WRITER (the rebuild and the queries) or FULL (everything). Every mode skips
+# the bench's SQLite baseline, which the bench's own runs include.
 set -euo pipefail
 
 if [[ $# -lt 3 ]]; then
@@ -56,8 +57,8 @@ for spec in "$@"; do
 done
 mode="${CASELEDGER_REBUILD_MODE:-ONLY_REBUILD}"
 case "$mode" in
-  ONLY_REBUILD | SKIP_WRITER) mode_env=("CASELEDGER_BENCH_$mode=1") ;;
-  FULL) mode_env=() ;;
+  ONLY_REBUILD | SKIP_WRITER) mode_env=("CASELEDGER_BENCH_$mode=1" CASELEDGER_BENCH_SKIP_BASELINE=1) ;;
+  FULL) mode_env=(CASELEDGER_BENCH_SKIP_BASELINE=1) ;;
   *)
     echo "CASELEDGER_REBUILD_MODE is ONLY_REBUILD, SKIP_WRITER or FULL, not $mode" >&2
     exit 2

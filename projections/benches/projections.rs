@@ -14,7 +14,9 @@
 //! `CASELEDGER_BENCH_DIR` keeps the ledger in (and reuses it from) a folder.
 //! `CASELEDGER_BENCH_ONLY_REBUILD` stops after the rebuild; `CASELEDGER_BENCH_ONLY_BATCHES`
 //! runs only the per-batch apply; `CASELEDGER_BENCH_SKIP_WRITER` skips the per-batch and the
-//! incremental apply (the rebuild and the queries only).
+//! incremental apply (the rebuild and the queries only). After caseledger's rebuild, the same
+//! rebuild runs with the projections' trees in SQLite (WAL, `synchronous=FULL`; the baseline
+//! of DESIGN.md's budgets) unless `CASELEDGER_BENCH_SKIP_BASELINE` is set.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -266,6 +268,79 @@ impl KvTree for CountingTree {
     }
 }
 
+/// Times a rebuild of every projection and prints its rate, phases, CPU time, peak memory,
+/// the pages the machine allocated meanwhile and the bytes written; returns records/s.
+fn timed_rebuild(projections: &mut Projections, ledger: &Ledger, what: &str) -> f64 {
+    let started = Instant::now();
+    let cpu_before = cpu_seconds();
+    let pages_before = pages_allocated_mib();
+    let written_before = bytes_written_mib();
+    let verbose = std::env::var_os("CASELEDGER_BENCH_VERBOSE").is_some();
+    let summary = projections
+        .rebuild(&[], ledger, &mut |progress| {
+            if verbose {
+                println!(
+                    "  {:.2} s: {} of {}",
+                    started.elapsed().as_secs_f64(),
+                    progress.done,
+                    progress.head
+                );
+            }
+        })
+        .expect("rebuilds");
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds();
+    let pages_after = pages_allocated_mib();
+    let written_after = bytes_written_mib();
+    let rate = summary.records as f64 / seconds;
+    println!(
+        "{what}: {} records in {:.2} s = {:.0} records/s (budget 250000); fold (the log read beside it) {:.2} s, commit {:.2} s, flush and swap {:.2} s",
+        summary.records,
+        seconds,
+        rate,
+        summary.fold_seconds,
+        summary.commit_seconds,
+        summary.finish_seconds
+    );
+    println!(
+        "  CPU time of the rebuild: {:.1} s user, {:.1} s system; peak resident memory of the process so far {} MiB",
+        cpu_after.0 - cpu_before.0,
+        cpu_after.1 - cpu_before.1,
+        peak_rss_mib()
+    );
+    println!(
+        "  pages the machine allocated during the rebuild: {} MiB, of which {} MiB in huge pages; the process wrote {} MiB to files",
+        pages_after.0 - pages_before.0,
+        pages_after.1 - pages_before.1,
+        written_after - written_before
+    );
+    rate
+}
+
+/// The same rebuild with the projections' trees in SQLite (the baseline DESIGN.md measures
+/// every budget against): the same log, the same folds and pages, another store. The trees
+/// are first built by opening (as caseledger's were before its timed rebuild), then rebuilt
+/// on demand and timed; returns records/s.
+fn sqlite_rebuild(ledger: &Ledger) -> f64 {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let store: Arc<dyn KvStore> = Arc::new(
+        support::sqlite_store::SqliteStore::open(&folder.path().join("baseline.sqlite"))
+            .expect("sqlite opens"),
+    );
+    let (mut projections, opened) =
+        Projections::open(store, all(), ledger, Options::default(), &mut |_| {})
+            .expect("projections open over sqlite");
+    println!(
+        "SQLite baseline: opened projections: {} records folded in {:.2} s",
+        opened.records, opened.seconds
+    );
+    timed_rebuild(
+        &mut projections,
+        ledger,
+        "SQLite baseline: rebuild all projections",
+    )
+}
+
 /// The first `head` records of a ledger: what catch-up reads to warm the per-batch bench.
 struct Prefix<'a> {
     ledger: &'a Ledger,
@@ -423,49 +498,23 @@ fn main() {
         "opened projections: {} records folded in {:.2} s",
         opened.records, opened.seconds
     );
-    let started = Instant::now();
-    let cpu_before = cpu_seconds();
-    let pages_before = pages_allocated_mib();
-    let written_before = bytes_written_mib();
-    let verbose = std::env::var_os("CASELEDGER_BENCH_VERBOSE").is_some();
-    let summary = projections
-        .rebuild(&[], &ledger, &mut |progress| {
-            if verbose {
-                println!(
-                    "  {:.2} s: {} of {}",
-                    started.elapsed().as_secs_f64(),
-                    progress.done,
-                    progress.head
-                );
-            }
-        })
-        .expect("rebuilds");
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu_after = cpu_seconds();
-    let pages_after = pages_allocated_mib();
-    let written_after = bytes_written_mib();
-    let rate = summary.records as f64 / seconds;
-    println!(
-        "rebuild all projections: {} records in {:.2} s = {:.0} records/s (budget 250000); fold (the log read beside it) {:.2} s, commit {:.2} s, flush and swap {:.2} s",
-        summary.records,
-        seconds,
-        rate,
-        summary.fold_seconds,
-        summary.commit_seconds,
-        summary.finish_seconds
-    );
-    println!(
-        "  CPU time of the rebuild: {:.1} s user, {:.1} s system; peak resident memory of the process so far {} MiB",
-        cpu_after.0 - cpu_before.0,
-        cpu_after.1 - cpu_before.1,
-        peak_rss_mib()
-    );
-    println!(
-        "  pages the machine allocated during the rebuild: {} MiB, of which {} MiB in huge pages; the process wrote {} MiB to files",
-        pages_after.0 - pages_before.0,
-        pages_after.1 - pages_before.1,
-        written_after - written_before
-    );
+    let rate = timed_rebuild(&mut projections, &ledger, "rebuild all projections");
+    if std::env::var_os("CASELEDGER_BENCH_SKIP_BASELINE").is_none() {
+        let baseline = sqlite_rebuild(&ledger);
+        // The first rebuild of the process paid for its fresh memory (see
+        // `pages_allocated_mib`), the baseline's ran in memory its own first fold had taken:
+        // caseledger's again, now in the same condition, is the one to compare with it.
+        let again = timed_rebuild(
+            &mut projections,
+            &ledger,
+            "rebuild all projections again, after the baseline",
+        );
+        println!(
+            "caseledger's rebuild against SQLite's: {:.2}× (first rebuild {:.2}×)",
+            again / baseline,
+            rate / baseline
+        );
+    }
 
     if std::env::var_os("CASELEDGER_BENCH_ONLY_REBUILD").is_some() {
         return;

@@ -1,8 +1,10 @@
 //! Test support: the shipped county rules, and a simulator that generates random but valid
 //! case and firm histories by running commands through the domain's `decide` (a command the
 //! domain rejects is simply not taken), so every generated act is one the writer could have
-//! appended.
+//! appended. `sqlite_store` holds the projections' trees in SQLite, the bench's baseline.
 #![allow(dead_code)]
+
+pub mod sqlite_store;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
