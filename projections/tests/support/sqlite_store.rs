@@ -25,9 +25,14 @@ fn failed(error: impl std::fmt::Display) -> StoreError {
     StoreError(format!("sqlite: {error}"))
 }
 
-/// A tree's name as a quoted SQL identifier (tree names hold `/`).
+/// The table that holds the tree called `name`, as `sqlite_master` lists it.
+fn table_name(name: &str) -> String {
+    format!("tree:{name}")
+}
+
+/// The tree called `name`'s table as a quoted SQL identifier (tree names hold `/`).
 fn table_of(name: &str) -> String {
-    format!("\"tree:{}\"", name.replace('"', "\"\""))
+    format!("\"{}\"", table_name(name).replace('"', "\"\""))
 }
 
 impl SqliteStore {
@@ -71,7 +76,7 @@ impl KvStore for SqliteStore {
         let existed = connection
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [format!("tree:{name}")],
+                [table_name(name)],
                 |_| Ok(()),
             )
             .optional()
