@@ -96,7 +96,7 @@ impl CaseState {
 /// JSON and other human-readable formats show its four fields as they are. The stored form
 /// (bincode, which is not human-readable) is compact, because deadlines are most of a case
 /// status's bytes (eight a case, about two thirds of its 890 bytes in a simulated county) and
-/// the case statuses are most of what a rebuild writes: see [`CompactDeadline`].
+/// the case statuses are the largest part of what a rebuild writes: see [`CompactDeadline`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadlineEntry {
     /// The deadline as carried by the act.
