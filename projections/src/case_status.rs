@@ -109,22 +109,13 @@ pub struct DeadlineEntry {
     pub ended_us: Option<i64>,
 }
 
-/// [`DeadlineEntry`] field by field, for human-readable formats.
-#[derive(Serialize)]
+/// [`DeadlineEntry`] field by field, for human-readable formats: borrowing its parts to
+/// write them (`PlainDeadline<&Due, &Option<String>>`), owning them to read them.
+#[derive(Serialize, Deserialize)]
 #[serde(rename = "DeadlineEntry")]
-struct PlainDeadlineRef<'a> {
-    due: &'a Due,
-    unit: &'a Option<String>,
-    set_by: u64,
-    ended_us: Option<i64>,
-}
-
-/// [`DeadlineEntry`] field by field, for human-readable formats.
-#[derive(Deserialize)]
-#[serde(rename = "DeadlineEntry")]
-struct PlainDeadline {
-    due: Due,
-    unit: Option<String>,
+struct PlainDeadline<D, U> {
+    due: D,
+    unit: U,
     set_by: u64,
     ended_us: Option<i64>,
 }
@@ -134,31 +125,11 @@ struct PlainDeadline {
 /// seconds or microseconds as the byte says: a whole second since 1970 is 5 bytes of
 /// bincode's variable-length integers, a microsecond 9), the two warnings only when they are
 /// not where [`warnings`] puts them (as the domain's deadlines put them today: half and
-/// three quarters of the span), then the unit, the record and the end as they are. Exactly the
-/// same values come back, whatever they are: a warning elsewhere is stored, a time that is not
-/// a whole second is kept in microseconds. A typical deadline takes 54 bytes instead of 78.
-type CompactDeadline = (
-    u8,
-    Clock,
-    i64,
-    i64,
-    Option<(i64, i64)>,
-    Option<String>,
-    u64,
-    Option<i64>,
-);
-
-/// [`CompactDeadline`] borrowing the unit: the same bytes, without copying the name.
-type CompactDeadlineRef<'a> = (
-    u8,
-    Clock,
-    i64,
-    i64,
-    Option<(i64, i64)>,
-    &'a Option<String>,
-    u64,
-    Option<i64>,
-);
+/// three quarters of the span), then the unit (`U`: borrowed to write, owned to read), the
+/// record and the end as they are. Exactly the same values come back, whatever they are: a
+/// warning elsewhere is stored, a time that is not a whole second is kept in microseconds. A
+/// typical deadline takes 54 bytes instead of 78.
+type CompactDeadline<U> = (u8, Clock, i64, i64, Option<(i64, i64)>, U, u64, Option<i64>);
 
 /// Where the two warnings of a span from `started_us` to `due_us` fall when they are at half
 /// and three quarters of it, in whole microseconds (truncated towards the start).
@@ -194,7 +165,7 @@ fn from_stored_time<E: serde::de::Error>(in_seconds: bool, stored: i64) -> Resul
 impl Serialize for DeadlineEntry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
-            return PlainDeadlineRef {
+            return PlainDeadline {
                 due: &self.due,
                 unit: &self.unit,
                 set_by: self.set_by,
@@ -208,7 +179,7 @@ impl Serialize for DeadlineEntry {
         let flags = u8::from(started_in_seconds) | (u8::from(due_in_seconds) << 1);
         let warns = (warnings(due.started_us, due.due_us) != (due.warn_50_us, due.warn_75_us))
             .then_some((due.warn_50_us, due.warn_75_us));
-        let compact: CompactDeadlineRef<'_> = (
+        let compact: CompactDeadline<&Option<String>> = (
             flags,
             due.clock,
             started,
@@ -225,7 +196,7 @@ impl Serialize for DeadlineEntry {
 impl<'de> Deserialize<'de> for DeadlineEntry {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         if deserializer.is_human_readable() {
-            let plain = PlainDeadline::deserialize(deserializer)?;
+            let plain = PlainDeadline::<Due, Option<String>>::deserialize(deserializer)?;
             return Ok(DeadlineEntry {
                 due: plain.due,
                 unit: plain.unit,
@@ -234,7 +205,7 @@ impl<'de> Deserialize<'de> for DeadlineEntry {
             });
         }
         let (flags, clock, started, due_at, warns, unit, set_by, ended_us) =
-            CompactDeadline::deserialize(deserializer)?;
+            CompactDeadline::<Option<String>>::deserialize(deserializer)?;
         if flags > 0b11 {
             return Err(serde::de::Error::custom(format!(
                 "a stored deadline has unknown flags {flags:#04b}"
@@ -1081,7 +1052,7 @@ mod tests {
     #[test]
     fn a_deadline_is_stored_compactly_and_shown_field_by_field() {
         let entry = typical();
-        let plain = codec::encode(&PlainDeadlineRef {
+        let plain = codec::encode(&PlainDeadline {
             due: &entry.due,
             unit: &entry.unit,
             set_by: entry.set_by,
@@ -1124,7 +1095,8 @@ mod tests {
             other => panic!("expected a corruption error, got {other:?}"),
         }
         // A time in seconds too large for microseconds is refused too.
-        let forged: CompactDeadline = (1, Clock::Accept, i64::MAX / 1000, 0, None, None, 1, None);
+        let forged: CompactDeadline<Option<String>> =
+            (1, Clock::Accept, i64::MAX / 1000, 0, None, None, 1, None);
         let stored = codec::encode(&forged);
         match codec::decode::<DeadlineEntry>(b"c/test", &stored) {
             Err(Error::Corrupt { message, .. }) => {
