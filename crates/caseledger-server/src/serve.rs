@@ -10,6 +10,11 @@ use crate::{app, AppState};
 /// Serves [`app`] on `listener` until `shutdown` completes, then stops accepting, ends live
 /// tails, and lets in-flight requests (appends included) finish, for at most the configured
 /// grace period.
+///
+/// When every connection has finished within the grace period, `serve` returns only after
+/// the service's copies of `state` are gone: if the caller holds no other clone, the ledger
+/// is closed by then (final checkpoint signed, sled's lock released) and the folder can be
+/// opened again at once. After the grace period it returns without waiting for them.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
@@ -30,9 +35,17 @@ where
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
-    let server = std::future::IntoFuture::into_future(server);
-    tokio::pin!(server);
+    let (held, mut released) = tokio::sync::mpsc::channel::<std::convert::Infallible>(1);
+    let service = Tracked {
+        service: app(state),
+        _held: held,
+    };
+    let server = axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+    )
+    .with_graceful_shutdown(signal);
+    let mut server = Box::pin(std::future::IntoFuture::into_future(server));
     let grace_over = async move {
         if started_rx.await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -40,12 +53,46 @@ where
             std::future::pending::<()>().await;
         }
     };
-    tokio::select! {
+    let result = tokio::select! {
         result = &mut server => result,
         () = grace_over => {
             tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; dropping remaining connections");
-            Ok(())
+            return Ok(());
         }
+    };
+    // axum counts a connection finished before its task drops the connection's copy of the
+    // service (and with it the state): wait for the last copy, ours included.
+    drop(server);
+    while released.recv().await.is_some() {}
+    result
+}
+
+/// The service with a token that goes only after it: when no copy of `held`'s channel is
+/// left, every copy of the service, and the state inside it, has been dropped.
+#[derive(Clone)]
+struct Tracked<S> {
+    // Declared first, dropped first.
+    service: S,
+    _held: tokio::sync::mpsc::Sender<std::convert::Infallible>,
+}
+
+impl<S, R> tower::Service<R> for Tracked<S>
+where
+    S: tower::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.service.poll_ready(context)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.service.call(request)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Graceful shutdown finishes in-flight appends: every act a client got 201 for is in the
-//! log after the server stopped, and nothing else is.
+//! log after the server stopped, and nothing else is. When `serve` returns, the ledger it was
+//! given is closed: the folder opens again at once, with the last act signed.
 
 mod common;
 
@@ -52,4 +53,65 @@ async fn shutdown_finishes_in_flight_appends() {
     assert_eq!(state.ledger().head().position, created);
     let report = state.ledger().verify(|_, _| {}).unwrap();
     assert!(report.ok);
+}
+
+/// `serve` returns only after the connections' copies of the state are gone, so a caller that
+/// gave it the only copy can reopen the folder straight away (sled's lock is free) and finds
+/// the final checkpoint, signed on the way out, covering every act. Several rounds, because
+/// the connections' tasks used to drop their copies just after `serve` had returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_folder_opens_again_as_soon_as_serve_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = caseledger_server::config::ServerConfig::default();
+    for round in 1..=6u64 {
+        let state = caseledger_server::run::open_state(dir.path(), &config)
+            .unwrap_or_else(|error| panic!("round {round}: reopening failed: {error}"));
+        let evidence = state.evidence().expect("opened with its evidence");
+        let signed = evidence.latest_checkpoint().map_or(0, |c| c.tree_size);
+        assert_eq!(
+            signed,
+            (round - 1) * 2,
+            "round {round}: the last stop signed every act"
+        );
+        let bearer = format!(
+            "Bearer {}",
+            state
+                .tokens()
+                .issue(caseledger_server::auth::TokenPrincipal {
+                    role: "office".into(),
+                    unit: "office".into(),
+                    user: "office-user".into(),
+                })
+                .unwrap()
+                .token
+        );
+        let (address, stop, task) = common::spawn_serve(state).await;
+        for index in 0..2 {
+            let body = serde_json::to_vec(&json!({
+                "channel": "walk-in",
+                "compound": "compound/dongping/lanting-11",
+                "category": "service-quality",
+                "severity": "general",
+                "summary": format!("重开测试 {round}-{index}"),
+            }))
+            .unwrap();
+            let headers = [
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ];
+            let response = caseledger_server::client::HttpClient::connect(address)
+                .await
+                .unwrap()
+                .request("POST", "/api/v1/cases", &headers, Some(&body))
+                .await
+                .unwrap();
+            assert_eq!(response.status, 201, "{}", response.text());
+        }
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
+        // The log alone, straight away: sled's lock is free.
+        let reopened = caseledger_server::open_ledger(dir.path(), &config.origin)
+            .unwrap_or_else(|error| panic!("round {round}: the log is still held: {error}"));
+        assert_eq!(reopened.ledger.head().position, round * 2);
+    }
 }

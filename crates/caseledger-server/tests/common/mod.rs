@@ -20,6 +20,28 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// Serves `state` on a free loopback port in a task of its own; returns the address, the
+/// sender that stops it, and the task (which ends when `serve` returns).
+pub async fn spawn_serve(
+    state: AppState,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(caseledger_server::serve::serve(
+        listener,
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (address, stop, task)
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         TestServer::start_with(Limits::default()).await
@@ -44,16 +66,7 @@ impl TestServer {
     }
 
     async fn serve(dir: tempfile::TempDir, state: AppState) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(caseledger_server::serve::serve(
-            listener,
-            state.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let (address, stop, task) = spawn_serve(state.clone()).await;
         TestServer {
             state,
             address,
