@@ -18,7 +18,7 @@ use std::process::Command;
 use caseledger_evidence::{
     Evidence, EvidenceError, EvidenceOptions, OpenCheck, OpenCheckStatus, Recovery,
 };
-use caseledger_log::{ErrorKind, LedgerOptions, SLED_DIR_NAME};
+use caseledger_log::{ErrorKind, LedgerOptions};
 use caseledger_proof::note::NoteSigner;
 
 use common::{append_records, verify_binary, ORIGIN};
@@ -51,18 +51,7 @@ fn checked_options(key: &NoteSigner, recovery: Recovery, check: OpenCheck) -> Ev
 
 /// The sled database of a closed ledger, opened behind its back.
 fn open_sled(dir: &Path) -> sled::Db {
-    let config = sled::Config::new()
-        .path(dir.join(SLED_DIR_NAME))
-        .segment_size(8 * 1024 * 1024);
-    // The ledger's background threads may hold sled's file lock for a moment after the last
-    // handle is dropped.
-    for _ in 0..100 {
-        if let Ok(db) = config.open() {
-            return db;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    config.open().unwrap()
+    caseledger_log::open_storage(dir).unwrap()
 }
 
 /// A ledger of 100 records across seven streams, with checkpoints at 50 and 100.

@@ -56,6 +56,16 @@ pub use writer::PAYLOAD_BYTES_MAX;
 /// The sled folder inside a ledger folder.
 pub const SLED_DIR_NAME: &str = "sled";
 
+/// The sled database of a closed ledger folder, opened with the ledger's own settings and
+/// nothing else: no head file read, no check, no writer. For tools and tests that inspect or
+/// damage the storage behind the ledger's back. Like [`Ledger::open`], it waits a moment for
+/// sled's directory lock, which sled releases only when the last background write of a
+/// dropped ledger ends; a folder a ledger still has open is refused after that wait. A folder
+/// without a ledger is an error (nothing is created).
+pub fn open_storage(dir: &Path) -> Result<sled::Db, Error> {
+    writer::open_existing_db(dir, &LedgerOptions::new(""))
+}
+
 /// How a ledger is opened. Start from [`LedgerOptions::new`].
 #[derive(Debug, Clone)]
 pub struct LedgerOptions {

@@ -98,6 +98,17 @@ fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
     }
 }
 
+/// [`open_db`] for a folder that must already hold a ledger.
+pub(crate) fn open_existing_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
+    if !dir.join(crate::SLED_DIR_NAME).is_dir() {
+        return Err(Error::io(
+            "opening an existing ledger",
+            format!("no ledger in {} / 此处没有账本", dir.display()),
+        ));
+    }
+    open_db(dir, options)
+}
+
 fn try_open_db(dir: &Path, options: &LedgerOptions) -> sled::Result<sled::Db> {
     // Every option explicit (sled 0.34 is beta; defaults may change under us).
     sled::Config::new()
@@ -123,13 +134,7 @@ impl Handle {
         existing_only: bool,
     ) -> Result<Handle, Error> {
         if existing_only {
-            if !dir.join(crate::SLED_DIR_NAME).is_dir() {
-                return Err(Error::io(
-                    "opening an existing ledger",
-                    format!("no ledger in {} / 此处没有账本", dir.display()),
-                ));
-            }
-            let db = open_db(dir, &options)?;
+            let db = open_existing_db(dir, &options)?;
             let meta = db.open_tree(keys::META_TREE)?;
             let origin = meta.get(keys::META_ORIGIN)?.ok_or_else(|| {
                 Error::corrupt(0, "the ledger has no stored origin name / 账本缺少来源名称")

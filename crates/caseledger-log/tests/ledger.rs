@@ -429,6 +429,26 @@ fn nothing_is_acknowledged_before_the_observers_applied_it() {
     assert!(ledger.verify(|_, _| {}).unwrap().ok);
 }
 
+/// The storage of a closed ledger opens behind its back with the ledger's settings, at once
+/// after the ledger is dropped; an open ledger's is refused, and a folder without a ledger
+/// is an error that creates nothing.
+#[test]
+fn the_storage_of_a_closed_ledger_opens_and_nothing_else_does() {
+    let empty = tempfile::tempdir().unwrap();
+    let error = caseledger_log::open_storage(empty.path()).unwrap_err();
+    assert!(error.to_string().contains("no ledger"), "{error}");
+    assert!(!empty.path().join(caseledger_log::SLED_DIR_NAME).exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    ledger.append_blocking(request("case/1", 0, "a")).unwrap();
+    let error = caseledger_log::open_storage(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("is already open"), "{error}");
+    drop(ledger);
+    let db = caseledger_log::open_storage(dir.path()).unwrap();
+    assert_eq!(db.open_tree("ledger/log").unwrap().len(), 1);
+}
+
 /// A folder that is open stays refused (after a short wait for the lock); once closed it
 /// opens at once, however soon after.
 #[test]
@@ -537,11 +557,7 @@ fn many_records_roll_into_index_runs_and_survive_reopening() {
     // An index entry edited behind the ledger's back: the first event-id entry of the first
     // run now points one position further. Verification names the damage.
     {
-        let db = sled::Config::new()
-            .path(dir.path().join(caseledger_log::SLED_DIR_NAME))
-            .segment_size(8 * 1024 * 1024)
-            .open()
-            .unwrap();
+        let db = caseledger_log::open_storage(dir.path()).unwrap();
         let index = db.open_tree("ledger/index").unwrap();
         let mut key = vec![1u8];
         key.extend(1u64.to_be_bytes());

@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use caseledger_log::{
-    Actor, AppendRequest, ErrorKind, Ledger, LedgerOptions, HEAD_FILE_NAME, SLED_DIR_NAME,
-};
+use caseledger_log::{Actor, AppendRequest, ErrorKind, Ledger, LedgerOptions, HEAD_FILE_NAME};
 
 const ORIGIN: &str = "caseledger.test/tamper";
 
@@ -35,11 +33,7 @@ fn ledger_of_ten(dir: &Path) {
 
 /// The log tree, opened behind the ledger's back with the same sled settings.
 fn raw_log(dir: &Path) -> (sled::Db, sled::Tree) {
-    let db = sled::Config::new()
-        .path(dir.join(SLED_DIR_NAME))
-        .segment_size(8 * 1024 * 1024)
-        .open()
-        .unwrap();
+    let db = caseledger_log::open_storage(dir).unwrap();
     let tree = db.open_tree("ledger/log").unwrap();
     (db, tree)
 }

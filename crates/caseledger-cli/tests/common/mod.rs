@@ -45,11 +45,7 @@ pub fn serve(data: &std::path::Path, extra: &[&str]) -> (Child, SocketAddr) {
 
 /// The sled database of a closed ledger folder, opened behind the ledger's back (to damage it).
 pub fn open_sled(data: &std::path::Path) -> sled::Db {
-    sled::Config::new()
-        .path(data.join("sled"))
-        .segment_size(8 * 1024 * 1024)
-        .open()
-        .unwrap()
+    caseledger_log::open_storage(data).unwrap()
 }
 
 /// Sends SIGTERM and checks the process exits cleanly.
