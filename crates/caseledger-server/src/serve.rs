@@ -13,8 +13,9 @@ use crate::{app, AppState};
 ///
 /// When every connection has finished within the grace period, `serve` returns only after
 /// the service's copies of `state` are gone: if the caller holds no other clone, the ledger
-/// is closed by then (final checkpoint signed, sled's lock released) and the folder can be
-/// opened again at once. After the grace period it returns without waiting for them.
+/// is closed by then (its final checkpoint signed and in the checkpoints file) and the folder
+/// can be opened again (`Ledger::open` waits out the moment sled keeps its lock after a
+/// close). After the grace period it returns without waiting for them.
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
