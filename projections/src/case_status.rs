@@ -969,17 +969,6 @@ mod tests {
     use crate::store::{KvTree, MemTree, Writes};
     use proptest::prelude::*;
 
-    const CLOCKS: [Clock; 8] = [
-        Clock::Dispatch,
-        Clock::Accept,
-        Clock::FirstContact,
-        Clock::Return,
-        Clock::Resolve,
-        Clock::FollowUp,
-        Clock::CloseUnrated,
-        Clock::Rectification,
-    ];
-
     /// A deadline as the domain makes them: whole seconds, warnings at half and three
     /// quarters, a unit, ended at a recorded microsecond.
     fn typical() -> DeadlineEntry {
@@ -1012,7 +1001,7 @@ mod tests {
 
     fn any_deadline() -> impl Strategy<Value = DeadlineEntry> {
         (
-            0..CLOCKS.len(),
+            0..ALL_CLOCKS.len(),
             any_time(),
             any_time(),
             prop::option::of((any_time(), any_time())),
@@ -1026,7 +1015,7 @@ mod tests {
                     let (warn_50_us, warn_75_us) = warns.unwrap_or(warnings(started_us, due_us));
                     DeadlineEntry {
                         due: Due {
-                            clock: CLOCKS[clock],
+                            clock: ALL_CLOCKS[clock],
                             started_us,
                             due_us,
                             warn_50_us,

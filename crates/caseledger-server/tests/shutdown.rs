@@ -1,11 +1,23 @@
 //! Graceful shutdown finishes in-flight appends: every act a client got 201 for is in the
 //! log after the server stopped, and nothing else is. When `serve` returns, the ledger it was
-//! given is closed: the folder opens again at once, with the last act signed.
+//! given is closed: its last act is signed, and the folder opens again.
 
 mod common;
 
 use common::TestServer;
 use serde_json::json;
+
+/// The body of a walk-in complaint with this summary.
+fn complaint(summary: String) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "channel": "walk-in",
+        "compound": "compound/dongping/lanting-11",
+        "category": "service-quality",
+        "severity": "general",
+        "summary": summary,
+    }))
+    .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_appends() {
@@ -17,14 +29,7 @@ async fn shutdown_finishes_in_flight_appends() {
         let mut client = server.client().await;
         let bearer = bearer.clone();
         clients.push(tokio::spawn(async move {
-            let body = serde_json::to_vec(&json!({
-                "channel": "walk-in",
-                "compound": "compound/dongping/lanting-11",
-                "category": "service-quality",
-                "severity": "general",
-                "summary": format!("停机测试 {index}"),
-            }))
-            .unwrap();
+            let body = complaint(format!("停机测试 {index}"));
             let headers = [
                 ("authorization", bearer.as_str()),
                 ("content-type", "application/json"),
@@ -88,14 +93,7 @@ async fn the_folder_opens_again_as_soon_as_serve_returns() {
         );
         let (address, stop, task) = common::spawn_serve(state).await;
         for index in 0..2 {
-            let body = serde_json::to_vec(&json!({
-                "channel": "walk-in",
-                "compound": "compound/dongping/lanting-11",
-                "category": "service-quality",
-                "severity": "general",
-                "summary": format!("重开测试 {round}-{index}"),
-            }))
-            .unwrap();
+            let body = complaint(format!("重开测试 {round}-{index}"));
             let headers = [
                 ("authorization", bearer.as_str()),
                 ("content-type", "application/json"),
