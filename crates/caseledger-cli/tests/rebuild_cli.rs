@@ -1,11 +1,16 @@
 //! `caseledger rebuild` as a real process on a real ledger: the exit status, the summary, that
 //! the rebuilt projections hold exactly what the writer had built incrementally (and answer
 //! queries the same), that `--projection` rebuilds only the one named, and that an unknown
-//! name is a usage error (exit 2) that says which names exist.
+//! name is a usage error (exit 2) that says which names exist. And `caseledger serve` over a
+//! ledger whose projections must be built first: it builds them before it listens, and its
+//! log shows the progress.
+
+mod common;
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 
 use caseledger_log::{Ledger, LedgerOptions};
@@ -79,7 +84,7 @@ fn look(data: &Path) -> Seen {
 }
 
 fn rebuild(data: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_caseledger"))
+    common::caseledger()
         .arg("rebuild")
         .arg("--data")
         .arg(data)
@@ -193,4 +198,79 @@ fn rebuild_reproduces_the_projections_and_rejects_unknown_names() {
     // No ledger there: an I/O error, exit 2.
     let output = rebuild(&dir.path().join("missing"), &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+/// The message of each of `serve`'s JSON log lines, and the line's fields.
+fn logged(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("the log")
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"))["fields"]
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("ledger");
+    demo_ledger(&data);
+    let before = look(&data);
+    // Forget every projection, as in a ledger written before they existed: their catalogue
+    // goes, so opening the ledger must build each one over the whole log.
+    {
+        let db = common::open_sled(&data);
+        let meta = caseledger_projections::framework::META_TREE;
+        assert!(db.drop_tree(meta).expect("drops the catalogue"));
+        db.flush().expect("flushed");
+    }
+
+    let log = dir.path().join("serve.log");
+    let mut child = common::caseledger()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reads the address");
+    assert!(common::address_in(&line).is_some(), "{line}");
+    common::stop(child);
+
+    let entries = logged(&log);
+    let position = |message: &str| {
+        entries
+            .iter()
+            .position(|fields| fields["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} in the log: {entries:#?}"))
+    };
+    let progress = &entries[position("bringing the projections up to date")];
+    assert_eq!(progress["head"], before.head, "{progress}");
+    let building = progress["projections"].as_str().expect("names");
+    let done = &entries[position("projections up to date")];
+    assert_eq!(done["records"], before.head, "{done}");
+    let built = done["built"].as_str().expect("names");
+    for name in NAMES {
+        assert!(building.contains(name), "{name} is being built: {progress}");
+        assert!(built.contains(name), "{name} was built: {done}");
+    }
+    assert!(
+        position("projections up to date") < position("serving"),
+        "built before serving: {entries:#?}"
+    );
+
+    // What `serve` built equals what the writer had built, batch by batch.
+    let after = look(&data);
+    for name in NAMES {
+        assert_eq!(after.dump[name], before.dump[name], "{name}");
+    }
+    assert_eq!(after.cases, before.cases);
+    assert_eq!(after.newest, before.newest);
 }

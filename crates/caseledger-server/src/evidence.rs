@@ -88,9 +88,10 @@ pub fn open_ledger_with_evidence_options(
             &ledger,
             caseledger_projections::all(),
             caseledger_projections::Options::default(),
-            &mut |_| {},
+            &mut crate::projections_progress_log(),
         )
         .map_err(|error| OpenError(error.to_string()))?;
+    crate::log_projections_opened(&summary);
     let reader =
         Reader::new(Arc::new(ledger.store())).map_err(|error| OpenError(error.to_string()))?;
     Ok((

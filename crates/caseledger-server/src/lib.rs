@@ -51,7 +51,7 @@ use tokio::sync::{watch, Semaphore};
 use caseledger_domain::context::Rules;
 use caseledger_log::{Ledger, LedgerOptions};
 use caseledger_projections::ledger::{LiveProjections, ProjectedLedger};
-use caseledger_projections::Reader;
+use caseledger_projections::{Progress, Reader, Summary};
 
 use crate::auth::{LedgerTokenTree, TokenStore, TokenTree};
 use crate::config::Limits;
@@ -299,16 +299,57 @@ pub const ORIGIN_DEFAULT: &str = "caseledger.example/anhua";
 #[error("打开台账失败 / cannot open the ledger: {0}")]
 pub struct OpenError(pub String);
 
-/// Opens (or creates) the ledger in `dir` with every projection attached and caught up.
+/// Opens (or creates) the ledger in `dir` with every projection attached and caught up,
+/// logging the catch-up or rebuild (see [`projections_progress_log`]).
 pub fn open_ledger(dir: &std::path::Path, origin: &str) -> Result<ProjectedLedger, OpenError> {
-    caseledger_projections::ledger::open_ledger(
+    let opened = caseledger_projections::ledger::open_ledger(
         dir,
         LedgerOptions::new(origin),
         caseledger_projections::all(),
         caseledger_projections::Options::default(),
-        &mut |_| {},
+        &mut projections_progress_log(),
     )
-    .map_err(|error| OpenError(error.to_string()))
+    .map_err(|error| OpenError(error.to_string()))?;
+    log_projections_opened(&opened.summary);
+    Ok(opened)
+}
+
+/// How often opening a ledger logs the projections' progress after the first batch.
+const PROJECTIONS_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The progress callback of opening a ledger: logs the projections' catch-up or rebuild at
+/// its first batch, then at most every [`PROJECTIONS_PROGRESS_EVERY`]. A projection whose
+/// version changed (an upgrade) is rebuilt over the whole log before the service listens, a
+/// minute or more for tens of millions of records; the log says what it is doing meanwhile.
+pub(crate) fn projections_progress_log() -> impl FnMut(&Progress) {
+    let mut logged: Option<std::time::Instant> = None;
+    move |progress| {
+        if logged.is_some_and(|at| at.elapsed() < PROJECTIONS_PROGRESS_EVERY) {
+            return;
+        }
+        logged = Some(std::time::Instant::now());
+        let total = progress.head.saturating_sub(progress.from) + 1;
+        let folded = progress.done.saturating_sub(progress.from) + 1;
+        tracing::info!(
+            projections = %progress.names.join(", "),
+            done = progress.done,
+            head = progress.head,
+            percent = folded.min(total) * 100 / total,
+            records_per_second = progress.records_per_second.round() as u64,
+            "bringing the projections up to date"
+        );
+    }
+}
+
+/// Logs what opening a ledger did to its projections: the records folded, in how long, and
+/// which projections were built anew (a new generation swapped in).
+pub(crate) fn log_projections_opened(summary: &Summary) {
+    tracing::info!(
+        records = summary.records,
+        seconds = (summary.seconds * 1000.0).round() / 1000.0,
+        built = %summary.swapped.join(", "),
+        "projections up to date"
+    );
 }
 
 /// The whole service: every resource's router, merged in one place, behind the common layers.
