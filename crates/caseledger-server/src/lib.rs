@@ -300,7 +300,8 @@ pub const ORIGIN_DEFAULT: &str = "caseledger.example/anhua";
 pub struct OpenError(pub String);
 
 /// Opens (or creates) the ledger in `dir` with every projection attached and caught up,
-/// logging the catch-up or rebuild (see [`projections_progress_log`]).
+/// logging the catch-up or rebuild as it goes (its first batch, then every 2 s) and what it
+/// did at the end.
 pub fn open_ledger(dir: &std::path::Path, origin: &str) -> Result<ProjectedLedger, OpenError> {
     let opened = caseledger_projections::ledger::open_ledger(
         dir,
