@@ -773,6 +773,10 @@ pub struct Progress {
     pub head: u64,
     /// Records folded per second so far.
     pub records_per_second: f64,
+    /// Whether the folds have reached `done` and the projections are writing what they
+    /// folded (a commit: reported once as it starts; a rebuild's last commit is about half
+    /// of its time, with no records read meanwhile).
+    pub writing: bool,
 }
 
 /// What a catch-up or rebuild did.
@@ -1102,23 +1106,27 @@ impl Projections {
             // Dropped when this closure returns, however it returns, which stops the thread.
             let (_stop, stopped) = std::sync::mpsc::channel::<()>();
             scope.spawn(move || write_back(store.as_ref(), &stopped));
+            let mut report = |done: u64, writing: bool| {
+                let seconds = started.elapsed().as_secs_f64();
+                progress(&Progress {
+                    names: names.clone(),
+                    from,
+                    done,
+                    head,
+                    records_per_second: (done + 1 - from) as f64 / seconds.max(1e-9),
+                    writing,
+                });
+            };
             loop {
                 let fold_started = Instant::now();
-                let segment = self.fold_segment(&mut targets, &chunks, head, &mut |done| {
-                    let seconds = started.elapsed().as_secs_f64();
-                    progress(&Progress {
-                        names: names.clone(),
-                        from,
-                        done,
-                        head,
-                        records_per_second: (done + 1 - from) as f64 / seconds.max(1e-9),
-                    });
-                })?;
+                let segment = self
+                    .fold_segment(&mut targets, &chunks, head, &mut |done| report(done, false))?;
                 fold_seconds += fold_started.elapsed().as_secs_f64();
                 records_read += segment.records;
                 if segment.records == 0 {
                     break;
                 }
+                report(segment.next - 1, true);
                 let commit_started = Instant::now();
                 self.commit_targets(&mut targets, segment.next > head)?;
                 for target in targets.iter_mut() {

@@ -134,7 +134,11 @@ fn child_rebuilds_until_killed() {
     opened
         .live
         .rebuild(&opened.ledger, &[], &mut |progress| {
-            println!("progress {}", progress.done);
+            if progress.writing {
+                println!("writing {}", progress.done);
+            } else {
+                println!("progress {}", progress.done);
+            }
             std::thread::sleep(std::time::Duration::from_millis(pause_ms));
         })
         .expect("child rebuild");

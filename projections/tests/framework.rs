@@ -161,12 +161,17 @@ fn a_version_change_rebuilds_and_swaps() {
         vec![Tally::boxed(2)],
         &log,
         small_options(),
-        &mut |progress| seen.push(progress.done),
+        &mut |progress| seen.push((progress.done, progress.writing)),
     )
     .unwrap();
     assert_eq!(summary.swapped, vec!["tally".to_string()]);
-    // Progress comes after every read batch (7 records).
-    assert_eq!(seen, vec![7, 14, 21, 28, 35, 40]);
+    // Progress comes after every read batch (7 records), and as each commit starts: after
+    // 20 records or more, and at the head.
+    let batches: Vec<u64> = seen.iter().filter(|(_, w)| !w).map(|(d, _)| *d).collect();
+    assert_eq!(batches, vec![7, 14, 21, 28, 35, 40]);
+    let commits: Vec<u64> = seen.iter().filter(|(_, w)| *w).map(|(d, _)| *d).collect();
+    assert_eq!(commits, vec![21, 40]);
+    assert_eq!(seen.iter().position(|&p| p == (21, true)), Some(3));
     let second = read_meta(meta.as_ref(), "tally").unwrap().active.unwrap();
     assert_eq!(second.version, 2);
     assert_ne!(first.number, second.number);

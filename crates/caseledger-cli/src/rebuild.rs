@@ -52,16 +52,28 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{msg} {bar:40} {pos}/{len} 条 records, {per_sec}, {eta}",
+            "{msg} {bar:40} {pos}/{len} 条 records, {rate}/s, {eta}",
         )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        // Whole records a second with thousands separators (`{per_sec}` prints four decimals).
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{}", indicatif::HumanCount(state.per_sec() as u64));
+            },
+        ),
     );
     Some(bar)
 }
 
 fn show(bar: &Option<indicatif::ProgressBar>, progress: &Progress) {
     if let Some(bar) = bar {
-        bar.set_message(progress.names.join(","));
+        let names = progress.names.join(",");
+        if progress.writing {
+            bar.set_message(format!("{names} 写入 / writing"));
+        } else {
+            bar.set_message(names);
+        }
         bar.set_length(progress.head.saturating_sub(progress.from) + 1);
         bar.set_position(progress.done.saturating_sub(progress.from) + 1);
     }

@@ -254,6 +254,17 @@ fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
     let progress = &entries[position("bringing the projections up to date")];
     assert_eq!(progress["head"], before.head, "{progress}");
     let building = progress["projections"].as_str().expect("names");
+    let writing = &entries[position("writing the projections")];
+    assert_eq!(
+        writing["done"], before.head,
+        "all folded, then written: {writing}"
+    );
+    assert_eq!(writing["percent"], 100, "{writing}");
+    assert!(
+        position("bringing the projections up to date") < position("writing the projections")
+            && position("writing the projections") < position("projections up to date"),
+        "folded, written, done: {entries:#?}"
+    );
     let done = &entries[position("projections up to date")];
     assert_eq!(done["records"], before.head, "{done}");
     let built = done["built"].as_str().expect("names");

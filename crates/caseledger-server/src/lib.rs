@@ -319,23 +319,37 @@ pub fn open_ledger(dir: &std::path::Path, origin: &str) -> Result<ProjectedLedge
 const PROJECTIONS_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The progress callback of opening a ledger: logs the projections' catch-up or rebuild at
-/// its first batch, then at most every [`PROJECTIONS_PROGRESS_EVERY`]. A projection whose
-/// version changed (an upgrade) is rebuilt over the whole log before the service listens, a
-/// minute or more for tens of millions of records; the log says what it is doing meanwhile.
+/// its first batch, then at most every [`PROJECTIONS_PROGRESS_EVERY`], and every start of a
+/// commit (a rebuild's last one is about half of its time, with no batch read meanwhile). A
+/// projection whose version changed (an upgrade) is rebuilt over the whole log before the
+/// service listens, a minute or more for tens of millions of records; the log says what it
+/// is doing meanwhile.
 pub(crate) fn projections_progress_log() -> impl FnMut(&Progress) {
     let mut logged: Option<std::time::Instant> = None;
     move |progress| {
+        let total = progress.head.saturating_sub(progress.from) + 1;
+        let folded = progress.done.saturating_sub(progress.from) + 1;
+        let percent = folded.min(total) * 100 / total;
+        let projections = progress.names.join(", ");
+        if progress.writing {
+            tracing::info!(
+                projections,
+                done = progress.done,
+                head = progress.head,
+                percent,
+                "writing the projections"
+            );
+            return;
+        }
         if logged.is_some_and(|at| at.elapsed() < PROJECTIONS_PROGRESS_EVERY) {
             return;
         }
         logged = Some(std::time::Instant::now());
-        let total = progress.head.saturating_sub(progress.from) + 1;
-        let folded = progress.done.saturating_sub(progress.from) + 1;
         tracing::info!(
-            projections = %progress.names.join(", "),
+            projections,
             done = progress.done,
             head = progress.head,
-            percent = folded.min(total) * 100 / total,
+            percent,
             records_per_second = progress.records_per_second.round() as u64,
             "bringing the projections up to date"
         );
