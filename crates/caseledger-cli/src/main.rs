@@ -72,3 +72,13 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// An error from opening a ledger folder, with `in_use` added when the folder was open in
+/// another process (a running service): what to do then depends on the command.
+fn opening_error(error: caseledger_log::Error, in_use: &str) -> anyhow::Error {
+    let error = match error.kind() {
+        caseledger_log::ErrorKind::InUse { .. } => anyhow::anyhow!("{error}; {in_use}"),
+        _ => anyhow::Error::new(error),
+    };
+    error.context("opening the ledger")
+}

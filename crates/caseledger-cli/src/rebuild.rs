@@ -79,6 +79,13 @@ fn show(bar: &Option<indicatif::ProgressBar>, progress: &Progress) {
     }
 }
 
+/// What to do instead when the folder is being served.
+const REBUILD_WHILE_SERVED: &str =
+    "重建需要独占账本目录：请先停止服务（服务启动时会自动重建版本已变更的投影） \
+                                    / a rebuild needs the folder to itself: stop the service \
+                                    first (a service rebuilds, as it starts, every projection \
+                                    whose version changed)";
+
 /// Runs `rebuild`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for name in &args.projections {
@@ -91,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let ledger = Ledger::open_existing(&args.data, LedgerOptions::new(""))
-        .map_err(|error| anyhow::Error::new(error).context("opening the ledger"))?;
+        .map_err(|error| crate::opening_error(error, REBUILD_WHILE_SERVED))?;
     let store: Arc<dyn KvStore> = Arc::new(ledger.store());
     let bar = progress_bar();
     // Opening first brings every projection to the head (and rebuilds any whose version

@@ -71,6 +71,10 @@ fn unopened(broken_at: Option<u64>, reason: String) -> Report {
 /// sled's cache while verifying.
 const VERIFY_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// What to do instead when the folder is being served.
+const VERIFY_WHILE_SERVED: &str = "服务运行时可通过 GET /api/v1/audit/verify 校验 / while it is \
+                                   served, verify it through GET /api/v1/audit/verify";
+
 /// Runs `verify`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // One pass over the log gains nothing from a large cache; a small one keeps the process
@@ -90,11 +94,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => {
                 // Still one object on stdout for a script reading `--json`; the exit code (2)
                 // says the ledger could not be read, the reason says why.
+                let error = crate::opening_error(error, VERIFY_WHILE_SERVED);
                 if args.json {
-                    let report = unopened(None, format!("opening the ledger: {error}"));
+                    let report = unopened(None, format!("{error:#}"));
                     println!("{}", serde_json::to_string(&report)?);
                 }
-                return Err(anyhow::Error::new(error).context("opening the ledger"));
+                return Err(error);
             }
         },
     };

@@ -2,8 +2,8 @@
 //! the rebuilt projections hold exactly what the writer had built incrementally (and answer
 //! queries the same), that `--projection` rebuilds only the one named, and that an unknown
 //! name is a usage error (exit 2) that says which names exist. And `caseledger serve` over a
-//! ledger whose projections must be built first: it builds them before it listens, and its
-//! log shows the progress.
+//! ledger whose projections must be built first: it builds them before it listens, its log
+//! shows the progress, and a `rebuild` while it serves is refused with what to do instead.
 
 mod common;
 
@@ -242,6 +242,13 @@ fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
         .read_line(&mut line)
         .expect("reads the address");
     assert!(common::address_in(&line).is_some(), "{line}");
+    // While it is served, `rebuild` is refused and says what to do instead.
+    let refused = rebuild(&data, &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("is already open"), "{stderr}");
+    assert!(stderr.contains("stop the service first"), "{stderr}");
+    assert!(refused.stdout.is_empty());
     common::stop(child);
 
     let entries = logged(&log);
@@ -277,8 +284,14 @@ fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
         "built before serving: {entries:#?}"
     );
 
-    // What `serve` built equals what the writer had built, batch by batch.
+    // What `serve` built equals what the writer had built, batch by batch; the generations
+    // are the first of the new catalogue, so the refused rebuild built none.
     let after = look(&data);
+    assert!(
+        after.generations.values().all(|&number| number == 1),
+        "{:?}",
+        after.generations
+    );
     for name in NAMES {
         assert_eq!(after.dump[name], before.dump[name], "{name}");
     }

@@ -75,6 +75,12 @@ pub enum ErrorKind {
     /// The request queue is full. Reserved for a submission path that does not wait; the
     /// current `append*` methods wait for room in the queue and never return it.
     Overloaded,
+    /// The ledger folder is open already, in another process (such as a running `caseledger
+    /// serve`) or in this one: sled admits one at a time. Nothing was opened.
+    InUse {
+        /// The ledger folder.
+        dir: PathBuf,
+    },
     /// The storage engine or the file system failed.
     Io {
         /// What was being done and the underlying error.
@@ -188,6 +194,14 @@ impl fmt::Display for Error {
                 "写入器已停止 / the writer has stopped: {reason}"
             ),
             ErrorKind::Overloaded => write!(f, "队列已满 / the append queue is full"),
+            ErrorKind::InUse { dir } => write!(
+                f,
+                "账本目录 {} 已被打开（另一个进程，例如正在运行的 caseledger serve，或本进程），\
+                 请先关闭 / the ledger folder {} is already open (by another process such as a \
+                 running `caseledger serve`, or by this one); close it first",
+                dir.display(),
+                dir.display()
+            ),
             ErrorKind::Io { reason } => write!(f, "存储错误 / storage error: {reason}"),
         }
     }

@@ -67,18 +67,9 @@ fn open_db(dir: &Path, options: &LedgerOptions) -> Result<sled::Db, Error> {
         match try_open_db(dir, options) {
             Err(sled::Error::Io(error)) if error.to_string().contains("could not acquire lock") => {
                 if started.elapsed() >= LOCK_WAIT {
-                    return Err(Error::io(
-                        "opening the ledger",
-                        format!(
-                            "账本目录 {} 已被打开（另一个进程，例如正在运行的 caseledger serve，\
-                             或本进程），请先关闭；服务运行时可通过 /api/v1/audit/verify 校验 / \
-                             the ledger folder {} is already open (by another process such as a \
-                             running `caseledger serve`, or by this one); close it first, or \
-                             verify a running service through /api/v1/audit/verify",
-                            dir.display(),
-                            dir.display()
-                        ),
-                    ));
+                    return Err(Error::new(ErrorKind::InUse {
+                        dir: dir.to_path_buf(),
+                    }));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }

@@ -461,6 +461,10 @@ fn an_open_folder_is_refused_and_a_closed_one_reopens_at_once() {
         Ok(_) => panic!("a folder already open was opened again"),
         Err(error) => error,
     };
+    assert!(
+        matches!(error.kind(), ErrorKind::InUse { dir: held } if held == dir.path()),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(message.contains("is already open"), "{message}");
     assert!(
