@@ -58,6 +58,27 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    /// Every state, in the order of a case's life.
+    pub const ALL: [CaseState; 10] = [
+        CaseState::Filed,
+        CaseState::Dispatched,
+        CaseState::Accepted,
+        CaseState::InProgress,
+        CaseState::Returned,
+        CaseState::Resolved,
+        CaseState::Closed,
+        CaseState::Reopened,
+        CaseState::Merged,
+        CaseState::Withdrawn,
+    ];
+
+    /// The state whose [`CaseState::slug`] is `slug`.
+    pub fn from_slug(slug: &str) -> Option<CaseState> {
+        CaseState::ALL
+            .into_iter()
+            .find(|state| state.slug() == slug)
+    }
+
     /// The kebab-case name.
     pub fn slug(self) -> &'static str {
         match self {

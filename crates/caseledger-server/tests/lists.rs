@@ -234,3 +234,85 @@ async fn workload_and_measures_by_every_grouping() {
     assert_eq!(response.status, 400, "{}", response.text());
     server.stop().await;
 }
+
+/// Files a copy of the filing of case `like` as a new case under `category`, straight to the
+/// ledger: a case recorded under a category the current rules do not have, as one filed
+/// before the policy retired it. Returns the new case's id.
+async fn file_under_retired_category(server: &TestServer, like: &str, category: &str) -> String {
+    use caseledger_domain::act::{Act, CaseId};
+    let ledger = server.state.ledger();
+    let filing = ledger
+        .read_stream(&format!("case/{like}"), 1, 1)
+        .unwrap()
+        .remove(0)
+        .record;
+    let Act::ComplaintFiled(mut filed) =
+        Act::decode(&filing.kind, filing.schema_version, &filing.payload).unwrap()
+    else {
+        panic!("the first act of a case is its filing");
+    };
+    filed.case_id = CaseId(uuid::Uuid::now_v7());
+    filed.category = category.parse().unwrap();
+    let case = filed.case_id.to_string();
+    server.append_act(&Act::ComplaintFiled(filed), 0).await;
+    case
+}
+
+/// A filter value that names nothing this county has is refused, naming the parameter,
+/// rather than answered with an empty page (which a dashboard would show as "no cases"); a
+/// value the rules no longer have still lists the cases recorded under it.
+#[tokio::test]
+async fn filters_that_name_nothing_are_refused_by_name() {
+    let server = TestServer::start().await;
+    let ids = four_cases(&server).await;
+    let office = server.token("office", "office");
+    for (query, field) in [
+        ("state=in_progress", "state"),
+        ("category=no-such-matter", "category"),
+        ("township=township/nowhere", "township"),
+        // A township is not a community.
+        ("community=township/dongping", "community"),
+        ("compound=compound/dongping/nowhere", "compound"),
+        ("unit=nobody", "unit"),
+        ("firm=not-a-credit-code", "firm"),
+        ("township=township/dongping&state=done", "state"),
+    ] {
+        let response = server
+            .get(&format!("/api/v1/cases?{query}"), Some(&office))
+            .await;
+        assert_eq!(response.status, 400, "{query}: {}", response.text());
+        let problem = response.json().unwrap();
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+    }
+    // The states there are, by name.
+    let problem = server
+        .get("/api/v1/cases?state=in_progress", Some(&office))
+        .await
+        .json()
+        .unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("in-progress") && detail.contains("withdrawn"),
+        "{detail}"
+    );
+
+    // Known values with no case are empty pages, not errors.
+    assert!(listed(&server, &office, "state=withdrawn").await.is_empty());
+    assert!(listed(&server, &office, "unit=housing").await.is_empty());
+
+    // A category the rules no longer have still lists its cases.
+    let retired = file_under_retired_category(&server, &ids[0], "retired-matter").await;
+    assert_eq!(
+        listed(&server, &office, "category=retired-matter").await,
+        BTreeSet::from([retired])
+    );
+
+    // A unit's workload: a unit that does not exist is not found, rather than idle.
+    let response = server
+        .get("/api/v1/workload/township/nowhere", Some(&office))
+        .await;
+    assert_eq!(response.status, 404, "{}", response.text());
+    let response = server.get("/api/v1/workload/housing", Some(&office)).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    server.stop().await;
+}

@@ -533,7 +533,9 @@ pub async fn get_case(
     Ok(response)
 }
 
-/// Filters of the case list.
+/// Filters of the case list. A value that names nothing (a state that is not one; a unit,
+/// area, firm or category neither in the county's rules nor on any case) is refused with a
+/// 400 naming the parameter, rather than answered with an empty page.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -573,6 +575,72 @@ pub struct CaseList {
     /// Pass as `cursor` for the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+}
+
+/// Refuses a list filter that names nothing: a state that is not one, or a unit, area, firm
+/// or category that is neither in the county's rules nor on any case (a code retired from
+/// the registry still lists its old cases). A typo then gets a 400 naming the parameter,
+/// where an empty page would read as "no such cases".
+fn check_filter(
+    state: &AppState,
+    queries: &CaseQueries,
+    index: CaseIndex,
+    value: &str,
+    at: i64,
+) -> Result<(), ApiError> {
+    use caseledger_domain::registry::UnitKind;
+    use caseledger_projections::case_status::CaseState as Listed;
+    let rules = state.rules();
+    let unit_of_kind = |kind: Option<UnitKind>| {
+        UnitId::new(value).ok().is_some_and(|id| match kind {
+            Some(kind) => rules.registry.kind_of(&id) == Some(kind),
+            None => rules.registry.unit(&id).is_some(),
+        })
+    };
+    let (field, known) = match index {
+        CaseIndex::State => {
+            if Listed::from_slug(value).is_some() {
+                return Ok(());
+            }
+            let states: Vec<&str> = Listed::ALL.iter().map(|state| state.slug()).collect();
+            let states = states.join(", ");
+            return Err(ApiError::bad_request(
+                &format!("没有状态 {value:?}；可选：{states}"),
+                &format!("no case state is called {value:?}; one of {states}"),
+                Some("state"),
+            ));
+        }
+        CaseIndex::Category => (
+            "category",
+            Category::new(value)
+                .ok()
+                .is_some_and(|category| rules.matrix.category(&category).is_some()),
+        ),
+        CaseIndex::Firm => (
+            "firm",
+            Uscc::new(value)
+                .ok()
+                .is_some_and(|uscc| rules.registry.firm(&uscc).is_some()),
+        ),
+        CaseIndex::Township => ("township", unit_of_kind(Some(UnitKind::Township))),
+        CaseIndex::Community => ("community", unit_of_kind(Some(UnitKind::Community))),
+        CaseIndex::Compound => ("compound", unit_of_kind(Some(UnitKind::Compound))),
+        CaseIndex::Unit | CaseIndex::UnitPassed => ("unit", unit_of_kind(None)),
+    };
+    if known
+        || !queries
+            .list(index, value, at, &PageRequest::first(1))
+            .map_err(projection_failed)?
+            .items
+            .is_empty()
+    {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        &format!("名录中没有 {field} {value:?}，也没有案件涉及它"),
+        &format!("no {field} is called {value:?}, in the county's registry or on any case"),
+        Some(field),
+    ))
 }
 
 /// The filter a caller's jurisdiction imposes on lists, if any.
@@ -639,6 +707,9 @@ pub async fn list_cases(
     let at = now_us();
     let as_of = state.ledger().head().position;
     let queries = CaseQueries::new(state.reader().clone());
+    for (index, value) in &given {
+        check_filter(&state, &queries, *index, value, at)?;
+    }
     let listed = if forced.is_none() && given.is_empty() {
         queries.all(at, &page)
     } else {

@@ -144,7 +144,7 @@ pub async fn workload_all(
     responses(
         (status = 200, description = "The unit's workload", body = WorkloadList),
         (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not the caller's unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit, or not the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workload_unit(
     State(state): State<AppState>,
@@ -157,15 +157,42 @@ pub async fn workload_unit(
     if !reads_all_units(&principal) && principal.unit.as_str() != unit {
         return Err(ApiError::NotFound { what: "unit" });
     }
+    let queries = WorkloadQueries::new(state.reader().clone());
+    if !unit_known(&state, &queries, &unit)? {
+        // A typo would otherwise read as a unit with no work at all.
+        return Err(ApiError::NotFound { what: "unit" });
+    }
     let (from, to) = period.days();
     let as_of = state.ledger().head().position;
-    let workload = WorkloadQueries::new(state.reader().clone())
+    let workload = queries
         .workload(&unit, from, to, now_us())
         .map_err(projection_failed)?;
     Ok(Json(WorkloadList {
         as_of,
         units: vec![workload],
     }))
+}
+
+/// Whether `unit` is in the county's registry or has a workload (a unit retired from the
+/// registry keeps its history).
+fn unit_known(state: &AppState, queries: &WorkloadQueries, unit: &str) -> Result<bool, ApiError> {
+    let registered = caseledger_domain::ids::UnitId::new(unit)
+        .ok()
+        .is_some_and(|id| state.rules().registry.unit(&id).is_some());
+    if registered {
+        return Ok(true);
+    }
+    let mut page = PageRequest::first(PAGE_RECORDS_MAX);
+    loop {
+        let listed = queries.units(&page).map_err(projection_failed)?;
+        if listed.items.iter().any(|known| known == unit) {
+            return Ok(true);
+        }
+        match listed.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(false),
+        }
+    }
 }
 
 /// How measures are grouped.

@@ -201,6 +201,16 @@ impl TestServer {
                 by: "housing".parse().unwrap(),
             })
         };
+        self.append_act(&act, expected_version).await
+    }
+
+    /// Appends `act` straight to the ledger as the housing department's operator, bypassing
+    /// the API and the domain's rules, and tells the live tails.
+    pub async fn append_act(
+        &self,
+        act: &caseledger_domain::act::Act,
+        expected_version: u64,
+    ) -> Appended {
         let appended = self
             .state
             .ledger()
