@@ -16,10 +16,12 @@ use caseledger_projections::{all, KvStore, Options, Progress, Projections, NAMES
 /// Arguments of `rebuild`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// 账本目录 / The ledger folder.
+    /// 账本目录（需先停止对其提供服务的 caseledger serve）/ The ledger folder (stop a
+    /// `caseledger serve` of it first: a rebuild needs the folder to itself).
     #[arg(long)]
     data: PathBuf,
-    /// 只重建该投影（可重复）/ Rebuild only this projection (repeatable); all by default.
+    /// 只重建该投影（可重复）/ Rebuild only this projection (repeatable): case_status,
+    /// workload, firm_history or measures; all by default.
     #[arg(long = "projection", value_name = "NAME")]
     projections: Vec<String>,
     /// 输出 JSON / Print the summary as one JSON object instead of text.

@@ -195,6 +195,17 @@ fn rebuild_reproduces_the_projections_and_rejects_unknown_names() {
     assert!(output.stdout.is_empty());
     assert_eq!(look(&data).generations, again.generations);
 
+    // The help names every projection, and says the folder must not be served.
+    let help = common::caseledger()
+        .args(["rebuild", "--help"])
+        .output()
+        .expect("runs caseledger");
+    let help = text(&help.stdout);
+    for name in NAMES {
+        assert!(help.contains(name), "{name} is not in the help: {help}");
+    }
+    assert!(help.contains("stop a"), "{help}");
+
     // No ledger there: an I/O error, exit 2.
     let output = rebuild(&dir.path().join("missing"), &[]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
