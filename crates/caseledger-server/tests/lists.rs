@@ -87,6 +87,8 @@ async fn every_filter_pages_and_caps_pages() {
         (&format!("firm={FIRM}") as &str, pick(&[0, 2])),
         ("category=service-quality", pick(&[1, 2])),
         ("state=dispatched", pick(&[0])),
+        // As the lists show a state, too.
+        ("state=Dispatched", pick(&[0])),
         ("unit=township/dongping", pick(&[0])),
         ("overdue=true", pick(&[])),
         (

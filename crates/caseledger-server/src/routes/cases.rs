@@ -550,7 +550,8 @@ pub struct CaseFilter {
     pub compound: Option<String>,
     /// The firm's credit code.
     pub firm: Option<String>,
-    /// State slug (`dispatched`, `in-progress`, …).
+    /// State slug (`dispatched`, `in-progress`, …), or the state as the lists show it
+    /// (`Dispatched`, `InProgress`, …).
     pub state: Option<String>,
     /// Category slug.
     pub category: Option<String>,
@@ -575,6 +576,15 @@ pub struct CaseList {
     /// Pass as `cursor` for the next page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+}
+
+/// The slug of the state `value` names, as a slug (`in-progress`) or as the lists show it
+/// (`InProgress`); `value` itself when it names no state (refused by [`check_filter`]).
+fn state_slug(value: &str) -> String {
+    use caseledger_projections::case_status::CaseState as Listed;
+    Listed::from_slug(value)
+        .or_else(|| serde_json::from_value::<Listed>(serde_json::Value::from(value)).ok())
+        .map_or_else(|| value.to_owned(), |state| state.slug().to_owned())
 }
 
 /// Refuses a list filter that names nothing: a state that is not one, or a unit, area, firm
@@ -687,7 +697,7 @@ pub async fn list_cases(
         (CaseIndex::Unit, filter.unit.clone()),
         (CaseIndex::Township, filter.township.clone()),
         (CaseIndex::Category, filter.category.clone()),
-        (CaseIndex::State, filter.state.clone()),
+        (CaseIndex::State, filter.state.as_deref().map(state_slug)),
     ]
     .into_iter()
     .filter_map(|(index, value)| value.map(|value| (index, value)))
