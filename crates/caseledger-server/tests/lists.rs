@@ -318,3 +318,37 @@ async fn filters_that_name_nothing_are_refused_by_name() {
     assert_eq!(response.status, 200, "{}", response.text());
     server.stop().await;
 }
+
+/// A resource that takes no parameters refuses a query string, naming the first parameter:
+/// otherwise a client asking for an older quarter or a checkpoint of some size would get
+/// the latest, with nothing to say the parameter was ignored.
+#[tokio::test]
+async fn resources_without_parameters_refuse_a_query_string() {
+    let server = TestServer::start().await;
+    let ids = four_cases(&server).await;
+    server.append_raw(FIRM, 0).await;
+    let office = server.token("office", "office");
+    let case = &ids[0];
+    for path in [
+        format!("/api/v1/cases/{case}"),
+        format!("/api/v1/cases/{case}/history"),
+        format!("/api/v1/firms/{FIRM}"),
+        format!("/api/v1/firms/{FIRM}/history"),
+        "/api/v1/audit/verify".to_owned(),
+        "/api/v1/public/credit".to_owned(),
+        "/api/v1/public/lists".to_owned(),
+    ] {
+        let plain = server.get(&path, Some(&office)).await;
+        assert_eq!(plain.status, 200, "{path}: {}", plain.text());
+        let asked = server
+            .get(&format!("{path}?quarter=2026-Q1&x=1"), Some(&office))
+            .await;
+        assert_eq!(asked.status, 400, "{path}: {}", asked.text());
+        let problem = asked.json().unwrap();
+        assert_eq!(problem["field"], "quarter", "{path}: {problem}");
+        // An empty query string is no parameter at all.
+        let empty = server.get(&format!("{path}?"), Some(&office)).await;
+        assert_eq!(empty.status, 200, "{path}?: {}", empty.text());
+    }
+    server.stop().await;
+}

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::routes::views::{read_failed, ApiQuery, RecordView};
+use crate::routes::views::{read_failed, ApiQuery, NoQuery, RecordView};
 use crate::AppState;
 
 /// Roles that audit the ledger: the Leading Group Office and the court.
@@ -50,6 +50,7 @@ pub struct VerifyView {
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoQuery,
 ) -> Result<Json<VerifyView>, ApiError> {
     caller.require_role(&AUDIT_ROLES)?;
     let permit = state

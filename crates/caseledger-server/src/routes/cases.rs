@@ -24,7 +24,7 @@ use crate::access::{may_read_case, principal_of, CaseScope, PERSONAL_DATA_ROLES}
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::routes::views::{ApiQuery, RecordView};
+use crate::routes::views::{ApiQuery, NoQuery, RecordView};
 use crate::write::{
     decide_and_append, decide_and_append_holding, decode_records, etag, event_id_for, read_stream,
     write_answer, WriteHeaders, WriteOutcome,
@@ -499,6 +499,7 @@ pub async fn get_case(
     State(state): State<AppState>,
     caller: Caller,
     Path(case_id): Path<String>,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let principal = principal_of(&caller)?;
     let case_id = parse_case_id(&case_id)?;
@@ -847,6 +848,7 @@ pub async fn case_history(
     State(state): State<AppState>,
     caller: Caller,
     Path(case_id): Path<String>,
+    _: NoQuery,
 ) -> Result<Json<History>, ApiError> {
     let principal = principal_of(&caller)?;
     let case_id = parse_case_id(&case_id)?;

@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::audit::AUDIT_ROLES;
 use crate::routes::cases::{act_json, case_stream, may_read_state, parse_case_id};
-use crate::routes::views::ApiQuery;
+use crate::routes::views::{ApiQuery, NoQuery};
 use crate::write::{decode_records, read_stream};
 use crate::AppState;
 
@@ -82,6 +82,7 @@ async fn blocking<T: Send + 'static>(
 pub async fn checkpoint(
     State(state): State<AppState>,
     _caller: Caller,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let evidence = evidence_of(&state)?;
     let checkpoint = blocking(move || match evidence.latest_checkpoint() {
@@ -241,6 +242,7 @@ pub async fn case_evidence(
     State(state): State<AppState>,
     caller: Caller,
     Path(case_id): Path<String>,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let principal = principal_of(&caller)?;
     let case_id = parse_case_id(&case_id)?;

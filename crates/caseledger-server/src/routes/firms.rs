@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::routes::cases::{act_view, parse_command, History, HistoryItem};
-use crate::routes::views::RecordView;
+use crate::routes::views::{NoQuery, RecordView};
 use crate::write::{
     decide_and_append, decode_records, event_id_for, read_stream, write_answer, WriteHeaders,
     WriteOutcome,
@@ -239,6 +239,7 @@ pub async fn get_firm(
     State(state): State<AppState>,
     caller: Caller,
     Path(uscc): Path<String>,
+    _: NoQuery,
 ) -> Result<Json<FirmBody>, ApiError> {
     let principal = principal_of(&caller)?;
     let uscc = parse_uscc(&uscc)?;
@@ -281,6 +282,7 @@ pub async fn firm_history(
     State(state): State<AppState>,
     caller: Caller,
     Path(uscc): Path<String>,
+    _: NoQuery,
 ) -> Result<Json<History>, ApiError> {
     let principal = principal_of(&caller)?;
     let uscc = parse_uscc(&uscc)?;

@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::routes::cases::{act_view, parse_command, HistoryItem};
-use crate::routes::views::RecordView;
+use crate::routes::views::{NoQuery, RecordView};
 use crate::write::{
     decide_and_append, decode_records, etag, event_id_for, read_stream, write_answer, WriteHeaders,
     WriteOutcome,
@@ -273,6 +273,7 @@ pub async fn get_record(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let principal = principal_of(&caller)?;
     may_read_governance(&state, &principal, None)?;
@@ -297,6 +298,7 @@ pub async fn get_compound(
     State(state): State<AppState>,
     caller: Caller,
     Path(compound): Path<String>,
+    _: NoQuery,
 ) -> Result<Response, ApiError> {
     let principal = principal_of(&caller)?;
     let text = if compound.starts_with("compound/") {

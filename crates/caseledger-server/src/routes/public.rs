@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::routes::views::NoQuery;
 use crate::AppState;
 
 /// The public routes.
@@ -92,7 +93,10 @@ fn published(state: &AppState) -> Result<Vec<PublishedGrade>, ApiError> {
 /// Published credit grades of every registered firm. No token.
 #[utoipa::path(get, path = "/api/v1/public/credit", tag = "public",
     responses((status = 200, description = "Grades", body = PublicCredit)))]
-pub async fn public_credit(State(state): State<AppState>) -> Result<Json<PublicCredit>, ApiError> {
+pub async fn public_credit(
+    State(state): State<AppState>,
+    _: NoQuery,
+) -> Result<Json<PublicCredit>, ApiError> {
     let as_of = state.ledger().head().position;
     Ok(Json(PublicCredit {
         as_of,
@@ -103,7 +107,10 @@ pub async fn public_credit(State(state): State<AppState>) -> Result<Json<PublicC
 /// The red and black lists. No token.
 #[utoipa::path(get, path = "/api/v1/public/lists", tag = "public",
     responses((status = 200, description = "The lists", body = PublicLists)))]
-pub async fn public_lists(State(state): State<AppState>) -> Result<Json<PublicLists>, ApiError> {
+pub async fn public_lists(
+    State(state): State<AppState>,
+    _: NoQuery,
+) -> Result<Json<PublicLists>, ApiError> {
     let as_of = state.ledger().head().position;
     let firms = published(&state)?;
     Ok(Json(PublicLists {

@@ -115,6 +115,32 @@ where
     }
 }
 
+/// Refuses any query string, for a resource that takes no parameters: a parameter a client
+/// believes it passed (an older quarter, a checkpoint of some size) is otherwise ignored
+/// without a word, and the answer looks like an answer to it.
+#[derive(Debug, Clone, Copy)]
+pub struct NoQuery;
+
+impl<S> FromRequestParts<S> for NoQuery
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(query) = parts.uri.query().filter(|query| !query.is_empty()) else {
+            return Ok(NoQuery);
+        };
+        let name = query.split(['&', '=']).next().unwrap_or_default();
+        let field = (!name.is_empty() && name.len() <= 64).then(|| name.to_owned());
+        Err(ApiError::BadRequest {
+            zh: "此资源不接受查询参数".into(),
+            en: format!("this resource takes no query parameters (got {query:?})"),
+            field,
+        })
+    }
+}
+
 /// Maps a ledger error on a read to a 500 (the cause is logged, not sent).
 pub fn read_failed(error: caseledger_log::Error) -> ApiError {
     ApiError::internal(format!("ledger read: {error}"))
