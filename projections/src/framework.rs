@@ -779,6 +779,18 @@ pub struct Progress {
     pub writing: bool,
 }
 
+impl Progress {
+    /// How many records the run folds in all: `from` to `head`.
+    pub fn records_to_fold(&self) -> u64 {
+        self.head.saturating_sub(self.from) + 1
+    }
+
+    /// How many of them are folded: `from` to `done`.
+    pub fn records_folded(&self) -> u64 {
+        (self.done.saturating_sub(self.from) + 1).min(self.records_to_fold())
+    }
+}
+
 /// What a catch-up or rebuild did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {

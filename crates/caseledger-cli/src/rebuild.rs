@@ -76,8 +76,8 @@ fn show(bar: &Option<indicatif::ProgressBar>, progress: &Progress) {
         } else {
             bar.set_message(names);
         }
-        bar.set_length(progress.head.saturating_sub(progress.from) + 1);
-        bar.set_position(progress.done.saturating_sub(progress.from) + 1);
+        bar.set_length(progress.records_to_fold());
+        bar.set_position(progress.records_folded());
     }
 }
 

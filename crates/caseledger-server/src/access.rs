@@ -28,6 +28,15 @@ const ROLES: [Role; 8] = [
     Role::Public,
 ];
 
+/// The kind of the unit whose id is `text` in the county's registry; `None` when `text` is
+/// not a unit id or the registry has no such unit.
+pub fn registered_kind(
+    registry: &caseledger_domain::registry::Registry,
+    text: &str,
+) -> Option<caseledger_domain::registry::UnitKind> {
+    UnitId::new(text).ok().and_then(|id| registry.kind_of(&id))
+}
+
 /// The role named `name` (`office`, `township`, …).
 pub fn role_named(name: &str) -> Option<Role> {
     ROLES.into_iter().find(|role| role.as_str() == name)

@@ -327,9 +327,7 @@ const PROJECTIONS_PROGRESS_EVERY: std::time::Duration = std::time::Duration::fro
 pub(crate) fn projections_progress_log() -> impl FnMut(&Progress) {
     let mut logged: Option<std::time::Instant> = None;
     move |progress| {
-        let total = progress.head.saturating_sub(progress.from) + 1;
-        let folded = progress.done.saturating_sub(progress.from) + 1;
-        let percent = folded.min(total) * 100 / total;
+        let percent = progress.records_folded() * 100 / progress.records_to_fold();
         let projections = progress.names.join(", ");
         if progress.writing {
             tracing::info!(

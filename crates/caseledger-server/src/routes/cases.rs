@@ -602,12 +602,7 @@ fn check_filter(
     use caseledger_domain::registry::UnitKind;
     use caseledger_projections::case_status::CaseState as Listed;
     let rules = state.rules();
-    let unit_of_kind = |kind: Option<UnitKind>| {
-        UnitId::new(value).ok().is_some_and(|id| match kind {
-            Some(kind) => rules.registry.kind_of(&id) == Some(kind),
-            None => rules.registry.unit(&id).is_some(),
-        })
-    };
+    let kind = crate::access::registered_kind(&rules.registry, value);
     let (field, known) = match index {
         CaseIndex::State => {
             if Listed::from_slug(value).is_some() {
@@ -633,10 +628,10 @@ fn check_filter(
                 .ok()
                 .is_some_and(|uscc| rules.registry.firm(&uscc).is_some()),
         ),
-        CaseIndex::Township => ("township", unit_of_kind(Some(UnitKind::Township))),
-        CaseIndex::Community => ("community", unit_of_kind(Some(UnitKind::Community))),
-        CaseIndex::Compound => ("compound", unit_of_kind(Some(UnitKind::Compound))),
-        CaseIndex::Unit | CaseIndex::UnitPassed => ("unit", unit_of_kind(None)),
+        CaseIndex::Township => ("township", kind == Some(UnitKind::Township)),
+        CaseIndex::Community => ("community", kind == Some(UnitKind::Community)),
+        CaseIndex::Compound => ("compound", kind == Some(UnitKind::Compound)),
+        CaseIndex::Unit | CaseIndex::UnitPassed => ("unit", kind.is_some()),
     };
     if known
         || !queries

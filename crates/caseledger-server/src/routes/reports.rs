@@ -176,10 +176,7 @@ pub async fn workload_unit(
 /// Whether `unit` is in the county's registry or has a workload (a unit retired from the
 /// registry keeps its history).
 fn unit_known(state: &AppState, queries: &WorkloadQueries, unit: &str) -> Result<bool, ApiError> {
-    let registered = caseledger_domain::ids::UnitId::new(unit)
-        .ok()
-        .is_some_and(|id| state.rules().registry.unit(&id).is_some());
-    if registered {
+    if crate::access::registered_kind(&state.rules().registry, unit).is_some() {
         return Ok(true);
     }
     let mut page = PageRequest::first(PAGE_RECORDS_MAX);
