@@ -48,4 +48,10 @@ echo "caseledger load test: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $conn
 "$bin/caseledger-load" --address "127.0.0.1:$port" \
     --intake-token "$intake" --housing-token "$housing" --township-token "$township" \
     --connections "$connections" --seconds "$seconds" --cases-per-connection "$cases_per_connection"
+# The server's memory after the load: its peak and its resident set now (Linux).
+if [[ -r "/proc/$server_pid/status" ]]; then
+    awk '/^VmHWM:/ { peak = $2 } /^VmRSS:/ { now = $2 }
+         END { printf "server memory: peak resident %d MiB, resident now %d MiB\n", peak / 1024, now / 1024 }' \
+        "/proc/$server_pid/status"
+fi
 rm -f "$data.server.log"

@@ -186,6 +186,14 @@ impl LiveProjections {
             .map(Projections::checkpoints)
             .unwrap_or_default()
     }
+
+    /// The entries each projection holds in its caches, once attached.
+    pub fn cached(&self) -> Vec<(&'static str, usize)> {
+        lock(&self.slot)
+            .as_ref()
+            .map(Projections::cached)
+            .unwrap_or_default()
+    }
 }
 
 /// A ledger opened with every projection attached: what the service and the CLI use.

@@ -26,6 +26,8 @@ fn options(commit_records: usize, cache_entries_max: usize) -> Options {
         read_batch_records: 97,
         commit_records,
         cache_entries_max,
+        // The writer's batches drop their caches often, so that path is exercised too.
+        batch_cache_entries_max: cache_entries_max,
         parallel_records_min: 64,
         // Small parts, so that large commits take the multi-part path too.
         batch_keys_max: 300,
@@ -157,6 +159,47 @@ fn a_long_history_rebuilds_to_the_same_bytes() {
     for (name, pairs) in &right {
         assert!(pairs.len() > 10, "{name} is nearly empty");
     }
+}
+
+/// Applies `log` in batches of 10 the way the writer does, with `batch_cache_entries_max` set
+/// to `cap`; returns the most entries any projection held after a batch, and the dump.
+fn applied_with_cap(log: &[Record], cap: usize) -> (usize, support::Dump) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_ledger, store) = store(&dir);
+    let empty: Vec<Record> = Vec::new();
+    let options = Options {
+        batch_cache_entries_max: cap,
+        ..options(1_000, 1_000_000)
+    };
+    let (mut projections, _) =
+        Projections::open(store.clone(), all(), &empty, options, &mut |_| {}).expect("opens empty");
+    let mut most = 0;
+    for batch in log.chunks(10) {
+        projections.apply(batch).expect("batch applies");
+        for (_, entries) in projections.cached() {
+            most = most.max(entries);
+        }
+    }
+    (most, support::dump_all(&store))
+}
+
+#[test]
+fn the_writers_batches_keep_the_caches_bounded() {
+    let log = history(77, 3_000);
+    let (unbounded, expected) = applied_with_cap(&log, usize::MAX);
+    // Without a bound the caches hold every case and cell seen, far past the bound below.
+    assert!(unbounded > 500, "only {unbounded} entries cached");
+    let (bounded, dump) = applied_with_cap(&log, 200);
+    assert!(
+        bounded <= 200,
+        "{bounded} entries cached over a bound of 200"
+    );
+    assert!(
+        dump == expected,
+        "{}",
+        describe_difference(&dump, &expected)
+    );
+    assert!(dump == rebuilt(&log, 1_000, 1_000_000));
 }
 
 proptest! {
