@@ -113,7 +113,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with `head_position` as a gauge.
-    pub fn render(&self, head_position: Option<u64>) -> String {
+    pub fn render(&self, head_position: Option<u64>, projections: &[ProjectionGauges]) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP caseledger_http_requests_total HTTP requests by method, route and status.\n",
@@ -200,7 +200,50 @@ impl Metrics {
                 position as i64,
             );
         }
+        if !projections.is_empty() {
+            projection_gauge(
+                &mut out,
+                "caseledger_projection_checkpoint",
+                "Last log position each projection has folded.",
+                projections.iter().map(|p| (p.name, p.checkpoint)),
+            );
+            projection_gauge(
+                &mut out,
+                "caseledger_projection_cache_entries",
+                "Entries each projection holds in memory.",
+                projections.iter().map(|p| (p.name, p.cache_entries as u64)),
+            );
+        }
         out
+    }
+}
+
+/// One projection's gauges, read from the projections at each scrape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionGauges {
+    /// The projection's name.
+    pub name: &'static str,
+    /// The last position it has folded.
+    pub checkpoint: u64,
+    /// The entries its caches hold.
+    pub cache_entries: usize,
+}
+
+impl ProjectionGauges {
+    /// The gauges of every attached projection.
+    pub fn of(live: &caseledger_projections::ledger::LiveProjections) -> Vec<ProjectionGauges> {
+        let cached = live.cached();
+        live.checkpoints()
+            .into_iter()
+            .map(|(name, checkpoint)| ProjectionGauges {
+                name,
+                checkpoint,
+                cache_entries: cached
+                    .iter()
+                    .find(|(cached_name, _)| *cached_name == name)
+                    .map_or(0, |(_, entries)| *entries),
+            })
+            .collect()
     }
 }
 
@@ -209,6 +252,23 @@ fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
         out,
         "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
     );
+}
+
+/// A gauge with one value a projection, labelled `projection`.
+fn projection_gauge<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    values: impl Iterator<Item = (&'a str, u64)>,
+) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
+    for (projection, value) in values {
+        let _ = writeln!(
+            out,
+            "{name}{{projection=\"{}\"}} {value}",
+            escape(projection)
+        );
+    }
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {
@@ -236,7 +296,14 @@ mod tests {
         metrics.observe_request("GET", "/healthz", 200, Duration::from_millis(3));
         metrics.count_rejection("forbidden");
         metrics.count_append(false);
-        let text = metrics.render(Some(7));
+        let text = metrics.render(
+            Some(7),
+            &[ProjectionGauges {
+                name: "case_status",
+                checkpoint: 7,
+                cache_entries: 3,
+            }],
+        );
         assert!(text.contains(
             "caseledger_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
         ));
@@ -249,5 +316,7 @@ mod tests {
         assert!(text.contains("caseledger_rejections_total{code=\"forbidden\"} 1"));
         assert!(text.contains("caseledger_acts_appended_total 1"));
         assert!(text.contains("caseledger_log_head_position 7"));
+        assert!(text.contains("caseledger_projection_checkpoint{projection=\"case_status\"} 7"));
+        assert!(text.contains("caseledger_projection_cache_entries{projection=\"case_status\"} 3"));
     }
 }

@@ -54,6 +54,23 @@ async fn readyz_reports_the_background_open_check() {
             .any(|line| line.contains("route=\"/readyz\"") && !line.starts_with('#')),
         "{text}"
     );
+    // The log's head and each projection's checkpoint (all at the head: the writer applies
+    // every batch before it answers) and cache.
+    assert!(text.contains("caseledger_log_head_position 40\n"), "{text}");
+    for projection in ["case_status", "workload", "firm_history", "measures"] {
+        assert!(
+            text.contains(&format!(
+                "caseledger_projection_checkpoint{{projection=\"{projection}\"}} 40\n"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "caseledger_projection_cache_entries{{projection=\"{projection}\"}} "
+            )),
+            "{text}"
+        );
+    }
 
     // Stopping: 503, a problem.
     server.state.begin_shutdown();

@@ -119,7 +119,20 @@ fn readiness(
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics().render(None);
+    // The projections' lock is the writer's while it applies a batch: wait for it off the
+    // async workers.
+    let gathered = tokio::task::spawn_blocking(move || {
+        let head = state.ledger().head().position;
+        let projections = crate::metrics::ProjectionGauges::of(state.projections());
+        state.metrics().render(Some(head), &projections)
+    })
+    .await;
+    let text = match gathered {
+        Ok(text) => text,
+        Err(error) => {
+            return ApiError::internal(format!("gathering the metrics: {error}")).into_response()
+        }
+    };
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
