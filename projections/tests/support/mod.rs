@@ -322,13 +322,7 @@ impl<'r> Sim<'r> {
         principal: &Principal,
         command: FirmCommand,
     ) -> bool {
-        let (state, records) = self.firms.entry(uscc.clone()).or_default().clone();
-        let context = Context::new(self.rules, self.now, principal.clone());
-        let firm_context = FirmContext {
-            context: &context,
-            records: &records,
-        };
-        match firm::decide(&state, &command, &firm_context) {
+        match self.decide_firm(uscc, principal, &command) {
             Ok(acts) => {
                 self.record(principal, acts);
                 true
@@ -382,15 +376,29 @@ impl<'r> Sim<'r> {
         principal: &Principal,
         command: FirmCommand,
     ) -> Result<(), String> {
-        let (state, records) = self.firms.entry(uscc.clone()).or_default().clone();
-        let context = Context::new(self.rules, self.now, principal.clone());
-        let firm_context = FirmContext {
-            context: &context,
-            records: &records,
-        };
-        let acts = firm::decide(&state, &command, &firm_context).map_err(|why| why.to_string())?;
+        let acts = self
+            .decide_firm(uscc, principal, &command)
+            .map_err(|why| why.to_string())?;
         self.record(principal, acts);
         Ok(())
+    }
+
+    /// The domain's decision on a firm command, over the firm's history as it stands (borrowed:
+    /// a copy of a firm's whole history for every command made a 10,000,000-act simulation
+    /// quadratic).
+    fn decide_firm(
+        &mut self,
+        uscc: &Uscc,
+        principal: &Principal,
+        command: &FirmCommand,
+    ) -> Result<Vec<Act>, caseledger_domain::rejection::Rejection> {
+        let context = Context::new(self.rules, self.now, principal.clone());
+        let (state, records) = self.firms.entry(uscc.clone()).or_default();
+        let firm_context = FirmContext {
+            context: &context,
+            records,
+        };
+        firm::decide(state, command, &firm_context)
     }
 
     /// Files a complaint; returns its case id when the domain accepted it.
@@ -463,7 +471,7 @@ impl<'r> Sim<'r> {
     pub fn quarterly(&mut self, quarter: Quarter) {
         let housing = acting(self.rules, "housing");
         for uscc in self.firm_ids.clone() {
-            let Some((state, _)) = self.firms.get(&uscc).cloned() else {
+            let Some(state) = self.firms.get(&uscc).map(|(state, _)| state.clone()) else {
                 continue;
             };
             let mut communities = Vec::new();
