@@ -12,6 +12,8 @@
 //! `cargo bench -p caseledger-projections --bench projections` builds a 1,000,000-record
 //! ledger in a temporary folder. `CASELEDGER_BENCH_RECORDS` changes the size and
 //! `CASELEDGER_BENCH_DIR` keeps the ledger in (and reuses it from) a folder.
+//! `CASELEDGER_BENCH_COMMIT_RECORDS` sets the records a rebuild folds between two commits
+//! (`Options::commit_records`; what bounds its memory on a longer ledger).
 //! `CASELEDGER_BENCH_ONLY_REBUILD` stops after the rebuild; `CASELEDGER_BENCH_ONLY_BATCHES`
 //! runs only the per-batch apply; `CASELEDGER_BENCH_SKIP_WRITER` skips the per-batch and the
 //! incremental apply (the rebuild and the queries only). After caseledger's rebuild, the same
@@ -486,14 +488,16 @@ fn main() {
     }
 
     // Build (or catch up) once, then time a full rebuild of all four projections.
-    let (mut projections, opened) = Projections::open(
-        store.clone(),
-        all(),
-        &ledger,
-        Options::default(),
-        &mut |_| {},
-    )
-    .expect("projections open");
+    let mut options = Options::default();
+    if let Some(commit_records) = std::env::var("CASELEDGER_BENCH_COMMIT_RECORDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+    {
+        options.commit_records = commit_records;
+    }
+    let (mut projections, opened) =
+        Projections::open(store.clone(), all(), &ledger, options, &mut |_| {})
+            .expect("projections open");
     println!(
         "opened projections: {} records folded in {:.2} s",
         opened.records, opened.seconds

@@ -322,9 +322,8 @@ impl<V: Serialize + DeserializeOwned + Send + 'static> Table<V> {
 const DROP_LATER_ENTRIES_MIN: usize = 65_536;
 
 /// Frees a cache. A large one is handed to a thread of its own: after a rebuild the case
-/// statuses alone are millions of allocations (0.4 s per million records), and the writer
-/// drops its caches between two batches when they outgrow [`Options::cache_entries_max`];
-/// neither needs to wait for the memory to be returned.
+/// statuses alone are millions of allocations (0.4 s per million records), and nothing
+/// after it needs to wait for the memory to be returned.
 fn drop_later<K: Send + 'static, V: Send + 'static>(entries: FastMap<K, V>) {
     let count = entries.len();
     drop_later_if_many(entries, count);
@@ -731,17 +730,16 @@ pub struct Options {
     /// Records read from the log at a time.
     pub read_batch_records: usize,
     /// Records folded between two commits of a rebuild or catch-up. Larger is faster and
-    /// holds more in memory; a crash loses at most this much rebuild work.
+    /// holds more in memory; a crash loses at most this much rebuild work. With the caches
+    /// dropped after each commit (see `cache_entries_max`), this bounds a rebuild's memory
+    /// however long the log is.
     pub commit_records: usize,
-    /// After a commit of a rebuild or catch-up, caches larger than this are dropped, to bound
-    /// memory.
+    /// After a commit, caches larger than this are dropped, and refill from the trees as
+    /// later records need them. Between the writer's batches this keeps a serving process's
+    /// memory from growing with every case it has seen (32,000 cases left about 120 MiB in
+    /// the caches of a server under load, never read again once their cases closed); between
+    /// a rebuild's commits, it keeps the rebuild to what one run of `commit_records` folds.
     pub cache_entries_max: usize,
-    /// After a batch the writer applied ([`Projections::apply`]), caches larger than this are
-    /// dropped (and refill from the trees as later batches need them), so that a serving
-    /// process's memory does not grow with every case it has seen: 32,000 cases left about
-    /// 120 MiB in the caches of a server under load, and they are never read again once
-    /// their cases close.
-    pub batch_cache_entries_max: usize,
     /// Commit the projections on several threads when they stage a few times this many
     /// writes. (A catch-up or rebuild always folds each projection on a thread of its own.)
     pub parallel_records_min: usize,
@@ -755,12 +753,13 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             read_batch_records: 16_384,
-            // A rebuild commits once at the end, so every page is written once. Its price is
-            // memory: the bench process peaked at 3.0 GB resident (sled's cache included)
-            // rebuilding 1,000,000 records. Smaller values bound it, at more rewrites.
-            commit_records: 4_194_304,
-            cache_entries_max: 4_000_000,
-            batch_cache_entries_max: 16_384,
+            // A rebuild of up to a million records commits once at the end, so every page is
+            // written once; that fold peaks at about 1.6 GiB resident (sled's cache included).
+            // A longer log commits every 1,048,576 records and starts each run with empty
+            // caches, so its rebuild holds no more. A quarter of this took about 1.15 GiB and
+            // rebuilt a million records about 5% slower (more pages rewritten).
+            commit_records: 1_048_576,
+            cache_entries_max: 16_384,
             parallel_records_min: 4_096,
             batch_keys_max: 4_096,
             fail_after_commits: None,
@@ -994,7 +993,7 @@ impl Projections {
     }
 
     /// The entries each projection holds in its caches (what [`Options::cache_entries_max`]
-    /// and [`Options::batch_cache_entries_max`] bound).
+    /// bounds after each commit).
     pub fn cached(&self) -> Vec<(&'static str, usize)> {
         self.members
             .iter()
@@ -1028,11 +1027,8 @@ impl Projections {
                     member.checkpoint,
                     writes,
                     &self.options,
-                    Kept {
-                        shadow: false,
-                        last: false,
-                        cache_entries_max: self.options.batch_cache_entries_max,
-                    },
+                    false,
+                    false,
                 )
             });
             if let Err(error) = result {
@@ -1338,11 +1334,8 @@ impl Projections {
                 target.checkpoint,
                 std::mem::take(&mut target.writes),
                 options,
-                Kept {
-                    shadow: target.shadow,
-                    last,
-                    cache_entries_max: options.cache_entries_max,
-                },
+                target.shadow,
+                last,
             )
         };
         // Each projection has its own tree, so large commits run side by side. Only their
@@ -1572,30 +1565,16 @@ fn fold_into<R: AsRecord>(
 /// Writes what `projection` staged and `checkpoint` to `tree`. `shadow` says the tree is a
 /// generation being built, which nobody reads before its swap: a large commit there may be
 /// written in parts that are not atomic by themselves (see [`apply_in_parts`]).
-/// What a commit writes into and what it keeps cached after it.
-struct Kept {
-    /// The tree is a shadow generation (see [`apply_in_parts`]).
-    shadow: bool,
-    /// The run's last commit: the caches go after it.
-    last: bool,
-    /// Caches larger than this go after the commit.
-    cache_entries_max: usize,
-}
-
 fn commit(
     projection: &mut dyn Projection,
     tree: &PagedTree,
     checkpoint: u64,
     writes: Writes,
     options: &Options,
-    kept: Kept,
+    shadow: bool,
+    last: bool,
 ) -> Result<(), Error> {
-    let Kept {
-        shadow,
-        last,
-        cache_entries_max,
-    } = kept;
-    let too_large = projection.cached() > cache_entries_max;
+    let too_large = projection.cached() > options.cache_entries_max;
     let mut tx = Tx::new(tree, writes);
     tx.last = last || too_large;
     projection.flush(&mut tx)?;

@@ -26,8 +26,6 @@ fn options(commit_records: usize, cache_entries_max: usize) -> Options {
         read_batch_records: 97,
         commit_records,
         cache_entries_max,
-        // The writer's batches drop their caches often, so that path is exercised too.
-        batch_cache_entries_max: cache_entries_max,
         parallel_records_min: 64,
         // Small parts, so that large commits take the multi-part path too.
         batch_keys_max: 300,
@@ -161,16 +159,13 @@ fn a_long_history_rebuilds_to_the_same_bytes() {
     }
 }
 
-/// Applies `log` in batches of 10 the way the writer does, with `batch_cache_entries_max` set
-/// to `cap`; returns the most entries any projection held after a batch, and the dump.
+/// Applies `log` in batches of 10 the way the writer does, with `cache_entries_max` set to
+/// `cap`; returns the most entries any projection held after a batch, and the dump.
 fn applied_with_cap(log: &[Record], cap: usize) -> (usize, support::Dump) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_ledger, store) = store(&dir);
     let empty: Vec<Record> = Vec::new();
-    let options = Options {
-        batch_cache_entries_max: cap,
-        ..options(1_000, 1_000_000)
-    };
+    let options = options(1_000, cap);
     let (mut projections, _) =
         Projections::open(store.clone(), all(), &empty, options, &mut |_| {}).expect("opens empty");
     let mut most = 0;
