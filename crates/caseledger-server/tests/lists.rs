@@ -278,6 +278,8 @@ async fn filters_that_name_nothing_are_refused_by_name() {
         ("unit=nobody", "unit"),
         ("firm=not-a-credit-code", "firm"),
         ("township=township/dongping&state=done", "state"),
+        // A page of nothing is not a page.
+        ("limit=0", "limit"),
     ] {
         let response = server
             .get(&format!("/api/v1/cases?{query}"), Some(&office))
@@ -296,6 +298,24 @@ async fn filters_that_name_nothing_are_refused_by_name() {
     assert!(
         detail.contains("in-progress") && detail.contains("withdrawn"),
         "{detail}"
+    );
+
+    // The same for the audit's records; a limit of 1 is one record.
+    let response = server
+        .get("/api/v1/audit/records?limit=0", Some(&office))
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert_eq!(response.json().unwrap()["field"], "limit");
+    let response = server
+        .get("/api/v1/audit/records?limit=1", Some(&office))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json().unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 
     // Known values with no case are empty pages, not errors.

@@ -88,7 +88,7 @@ pub async fn verify(
 pub struct RecordsQuery {
     /// First position (1-based, default 1).
     pub from: Option<u64>,
-    /// Records at most (default and cap from the configuration).
+    /// Records at most, at least 1 (default and cap from the configuration).
     pub limit: Option<usize>,
 }
 
@@ -119,7 +119,7 @@ pub async fn records(
 ) -> Result<Json<RecordsPage>, ApiError> {
     caller.require_role(&AUDIT_ROLES)?;
     let from = query.from.unwrap_or(1).max(1);
-    let limit = state.limits().page_items(query.limit);
+    let limit = super::views::page_limit(&state, query.limit)?;
     let as_of = state.ledger().head().position;
     let stored = state
         .ledger()

@@ -560,7 +560,7 @@ pub struct CaseFilter {
     pub overdue: Option<bool>,
     /// The `next` of the previous page.
     pub cursor: Option<String>,
-    /// Items per page (capped).
+    /// Items per page, at least 1 (default and cap from the configuration).
     pub limit: Option<usize>,
 }
 
@@ -705,7 +705,7 @@ pub async fn list_cases(
         None if !given.is_empty() => filters.remove(0),
         None => (CaseIndex::State, String::new()),
     };
-    let limit = state.limits().page_items(filter.limit);
+    let limit = super::views::page_limit(&state, filter.limit)?;
     let page = PageRequest {
         limit: limit.min(caseledger_projections::PAGE_RECORDS_MAX),
         after: filter.cursor.clone().map(Cursor),

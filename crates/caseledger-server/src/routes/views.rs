@@ -141,6 +141,19 @@ where
     }
 }
 
+/// The page size a list answers with: the client's `limit`, defaulted and capped by the
+/// configuration. A `limit` of 0 is refused (it asks for a page of nothing).
+pub fn page_limit(state: &crate::AppState, requested: Option<usize>) -> Result<usize, ApiError> {
+    if requested == Some(0) {
+        return Err(ApiError::bad_request(
+            "limit 至少为 1",
+            "limit must be at least 1",
+            Some("limit"),
+        ));
+    }
+    Ok(state.limits().page_items(requested))
+}
+
 /// Maps a ledger error on a read to a 500 (the cause is logged, not sent).
 pub fn read_failed(error: caseledger_log::Error) -> ApiError {
     ApiError::internal(format!("ledger read: {error}"))
