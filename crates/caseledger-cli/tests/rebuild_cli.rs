@@ -225,7 +225,7 @@ fn logged(path: &Path) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
+fn serve_builds_missing_projections_before_it_takes_work_and_logs_the_progress() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("ledger");
     demo_ledger(&data);
@@ -293,6 +293,18 @@ fn serve_builds_missing_projections_before_it_listens_and_logs_the_progress() {
     assert!(
         position("projections up to date") < position("serving"),
         "built before serving: {entries:#?}"
+    );
+    // It listened (answering 503 meanwhile) before it opened the ledger.
+    let listening =
+        position("listening; opening the ledger (requests answer 503 until it is open)");
+    assert!(
+        listening < position("bringing the projections up to date"),
+        "bound before opening: {entries:#?}"
+    );
+    assert_eq!(
+        entries[listening]["address"],
+        entries[position("serving")]["address"],
+        "one address: {entries:#?}"
     );
 
     // What `serve` built equals what the writer had built, batch by batch; the generations

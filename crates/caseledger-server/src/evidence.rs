@@ -72,6 +72,17 @@ pub fn open_ledger_with_evidence_options(
     ledger_options: LedgerOptions,
     options: EvidenceOptions,
 ) -> Result<(ProjectedLedger, Evidence), OpenError> {
+    open_ledger_with_evidence_observed(dir, ledger_options, options, &mut |_| {})
+}
+
+/// [`open_ledger_with_evidence_options`], telling `observe` the projections' progress too
+/// (besides the log).
+pub fn open_ledger_with_evidence_observed(
+    dir: &Path,
+    ledger_options: LedgerOptions,
+    options: EvidenceOptions,
+    observe: &mut dyn FnMut(&caseledger_projections::Progress),
+) -> Result<(ProjectedLedger, Evidence), OpenError> {
     let (live, projections_observer) = LiveProjections::new();
     let (pending, tree_observer) = caseledger_evidence::observer();
     let ledger = Ledger::open_with_observers(
@@ -88,7 +99,13 @@ pub fn open_ledger_with_evidence_options(
             &ledger,
             caseledger_projections::all(),
             caseledger_projections::Options::default(),
-            &mut crate::projections_progress_log(),
+            &mut {
+                let mut log = crate::projections_progress_log();
+                move |progress: &caseledger_projections::Progress| {
+                    log(progress);
+                    observe(progress);
+                }
+            },
         )
         .map_err(|error| OpenError(error.to_string()))?;
     crate::log_projections_opened(&summary);

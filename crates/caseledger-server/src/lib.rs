@@ -40,6 +40,7 @@ pub mod routes;
 pub mod rules;
 pub mod run;
 pub mod serve;
+pub mod startup;
 pub mod write;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -322,8 +323,9 @@ const PROJECTIONS_PROGRESS_EVERY: std::time::Duration = std::time::Duration::fro
 /// its first batch, then at most every [`PROJECTIONS_PROGRESS_EVERY`], and every start of a
 /// commit (a rebuild's last one is about half of its time, with no batch read meanwhile). A
 /// projection whose version changed (an upgrade) is rebuilt over the whole log before the
-/// service listens, a minute or more for tens of millions of records; the log says what it
-/// is doing meanwhile.
+/// service takes work, a minute or more for tens of millions of records; the log says what
+/// it is doing meanwhile (and `serve` answers 503 with the same progress, see
+/// [`crate::startup`]).
 pub(crate) fn projections_progress_log() -> impl FnMut(&Progress) {
     let mut logged: Option<std::time::Instant> = None;
     move |progress| {

@@ -77,6 +77,16 @@ pub(crate) fn open_state_with(
     config: &ServerConfig,
     admin: Option<AdminCredential>,
 ) -> Result<AppState, RunError> {
+    open_state_observed(data, config, admin, &mut |_| {})
+}
+
+/// [`open_state_with`], telling `observe` the projections' progress.
+fn open_state_observed(
+    data: &Path,
+    config: &ServerConfig,
+    admin: Option<AdminCredential>,
+    observe: &mut dyn FnMut(&caseledger_projections::Progress),
+) -> Result<AppState, RunError> {
     let rules = rules_of(config)?;
     // The checkpoint key: refused when the group or others can read it (see crate::evidence).
     let key_path = crate::evidence::default_key_path(data);
@@ -86,9 +96,13 @@ pub(crate) fn open_state_with(
     if config.repair_evidence_tree {
         evidence_options.recovery = caseledger_evidence::Recovery::RepairTreeFromLog;
     }
-    let (opened, evidence) =
-        crate::evidence::open_ledger_with_evidence(data, &config.origin, evidence_options)
-            .map_err(|error| RunError(error.to_string()))?;
+    let (opened, evidence) = crate::evidence::open_ledger_with_evidence_observed(
+        data,
+        caseledger_log::LedgerOptions::new(config.origin.clone()),
+        evidence_options,
+        observe,
+    )
+    .map_err(|error| RunError(error.to_string()))?;
     let mut builder = AppState::builder(opened, rules)
         .limits(config.limits.clone())
         .evidence(evidence);
@@ -101,21 +115,102 @@ pub(crate) fn open_state_with(
 }
 
 /// Serves the ledger in `data` on `listen` (or the configured address) until Ctrl-C or
-/// SIGTERM; in-flight requests finish first. `ready` is told the bound address.
+/// SIGTERM; in-flight requests finish first. `ready` is told the bound address once the
+/// ledger is open and the service takes work.
+///
+/// The address is bound before the ledger opens (a port in use fails at once, not after a
+/// rebuild), and answers meanwhile as [`crate::startup`] says. A signal while the ledger
+/// opens ends the process without waiting for it: nothing has been appended yet, and a
+/// projection rebuild cut short starts again at the next open.
 pub async fn serve_folder(
     data: &Path,
     listen: Option<SocketAddr>,
     config: &ServerConfig,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), RunError> {
+    serve_folder_with(data, listen, config, ready, |_| {}).await
+}
+
+/// [`serve_folder`], calling `opening` on the opening thread with the bound address just
+/// before the ledger opens (a test holds the opening there to see what the server answers).
+#[doc(hidden)]
+pub async fn serve_folder_with(
+    data: &Path,
+    listen: Option<SocketAddr>,
+    config: &ServerConfig,
+    ready: impl FnOnce(SocketAddr),
+    opening: impl FnOnce(SocketAddr) + Send + 'static,
+) -> Result<(), RunError> {
+    let listen = listen.unwrap_or(config.listen);
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+        .map_err(|error| listen_failed(listen, error))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| fail("无法读取监听地址", "cannot read the bound address", error))?;
+    // Installed before anything is answered, so an early SIGTERM is a clean stop.
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    let signal = crate::serve::termination_signal();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+
+    let starting = crate::startup::Starting::default();
+    let early = tokio::net::TcpListener::from_std(
+        listener
+            .try_clone()
+            .map_err(|error| fail("无法监听", "cannot listen", error))?,
+    )
+    .map_err(|error| fail("无法监听", "cannot listen", error))?;
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<()>();
+    let early_server = tokio::spawn(std::future::IntoFuture::into_future(
+        axum::serve(early, starting.router()).with_graceful_shutdown(async move {
+            let _ = opened_rx.await;
+        }),
+    ));
+    tracing::info!(%address, "listening; opening the ledger (requests answer 503 until it is open)");
+
     let (admin, admin_text) = AdminCredential::generate();
-    let state = open_state_with(data, config, Some(admin))?;
+    let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+    let (data_owned, config_owned, observer) = (data.to_owned(), config.clone(), starting.clone());
+    // A thread of its own rather than the runtime's blocking pool: the runtime waits for its
+    // blocking tasks when it ends, and a signal while opening must not wait for a rebuild.
+    std::thread::Builder::new()
+        .name("opening".into())
+        .spawn(move || {
+            opening(address);
+            let opened =
+                open_state_observed(&data_owned, &config_owned, Some(admin), &mut |progress| {
+                    observer.observe(progress)
+                });
+            let _ = result_tx.send(opened);
+        })
+        .map_err(|error| fail("无法启动", "cannot start the opening thread", error))?;
+    let mut stopped = Box::pin(stopped);
+    let opened = tokio::select! {
+        opened = result_rx => opened.map_err(|_| RunError("打开台账的线程意外结束 / the thread opening the ledger ended unexpectedly".into()))?,
+        () = &mut stopped => {
+            tracing::info!("stopped while opening the ledger; a rebuild cut short starts again at the next start");
+            return Ok(());
+        }
+    };
+    // The early answers end (their connections close) before the service takes the address.
+    let _ = opened_tx.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), early_server).await;
+    let state = opened?;
+
     // The credential dies with the server: the file goes when serving ends, however it ends
     // (a file left by a killed process is stale, and the command line falls back to opening
     // the folder when nobody answers at its address).
     let admin_file = AdminFileGuard(data.join(ADMIN_FILE_NAME));
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|error| fail("无法监听", "cannot listen", error))?;
     let mut written = Ok(());
-    let served = serve_state(state, listen.unwrap_or(config.listen), |address| {
+    let served = serve_listener(state, listener, stopped, |address| {
         // Written before readiness is announced, so a `token` command run right after sees it.
         written = write_admin_file(&admin_file.0, address, &admin_text);
         if let Err(error) = &written {
@@ -187,11 +282,24 @@ pub async fn serve_state(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| listen_failed(listen, error))?;
+    // Installed before readiness is announced, so an early SIGTERM is a graceful stop.
+    let shutdown = crate::serve::termination_signal();
+    serve_listener(state, listener, shutdown, ready).await
+}
+
+/// Serves `state` on a bound `listener` until `shutdown` completes.
+async fn serve_listener<F>(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: F,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), RunError>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let address = listener
         .local_addr()
         .map_err(|error| fail("无法读取监听地址", "cannot read the bound address", error))?;
-    // Installed before readiness is announced, so an early SIGTERM is a graceful stop.
-    let shutdown = crate::serve::termination_signal();
     tracing::info!(%address, head = state.ledger().head().position, "serving");
     ready(address);
     crate::serve::serve(listener, state, shutdown)

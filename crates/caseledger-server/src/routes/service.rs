@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 /// Liveness and readiness answers.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
-    /// `ok` when alive, `ready` when accepting work.
+    /// `ok` when alive (`starting` while the ledger opens), `ready` when accepting work.
     pub status: String,
     /// Readiness only, when the service serves evidence: where the open check of the Merkle
     /// tree against the latest signed checkpoint stands. While the full re-hash runs in the
@@ -47,7 +47,7 @@ pub enum EvidenceCheck {
 
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "service",
-    responses((status = 200, description = "Alive", body = Health)))]
+    responses((status = 200, description = "Alive: `ok`, or `starting` while the server opens its ledger (every other path answers 503 with Retry-After meanwhile)", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
