@@ -102,3 +102,47 @@ impl Starting {
             .fallback(move || async move { fallback.unavailable() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(starting: &Starting) -> String {
+        let (zh, en) = starting.stage();
+        format!("{zh} / {en}")
+    }
+
+    #[test]
+    fn the_answers_say_how_far_the_projections_are() {
+        let starting = Starting::default();
+        assert!(detail(&starting).contains("opening the ledger"));
+        let mut progress = Progress {
+            names: vec!["case_status".into(), "workload".into()],
+            from: 1,
+            done: 250,
+            head: 1_000,
+            records_per_second: 100_000.0,
+            writing: false,
+        };
+        starting.observe(&progress);
+        let text = detail(&starting);
+        assert!(
+            text.contains("bringing the projections up to date (case_status, workload): 25%, position 250 of 1000"),
+            "{text}"
+        );
+        progress.done = 1_000;
+        progress.writing = true;
+        starting.observe(&progress);
+        assert!(
+            detail(&starting).contains("writing the projections (case_status, workload)"),
+            "{}",
+            detail(&starting)
+        );
+        let response = starting.unavailable();
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    }
+}
