@@ -56,17 +56,8 @@ pub fn load_or_create_key(dir: &Path, path: &Path, origin: &str) -> Result<NoteS
 /// attached and checked against the latest checkpoint: quickly before serving, and every
 /// record in the background unless `options.open_check` says otherwise (see
 /// `caseledger_evidence::OpenCheck`). If the background check fails, the evidence routes
-/// answer 503 naming the mismatch and appends fail.
-pub fn open_ledger_with_evidence(
-    dir: &Path,
-    origin: &str,
-    options: EvidenceOptions,
-) -> Result<(ProjectedLedger, Evidence), OpenError> {
-    open_ledger_with_evidence_options(dir, LedgerOptions::new(origin), options)
-}
-
-/// [`open_ledger_with_evidence`] with the ledger's options too (how many records its open
-/// re-hashes, its cache, its batches).
+/// answer 503 naming the mismatch and appends fail. `ledger_options` name the origin and
+/// say how many records the open re-hashes, and the cache and batches.
 pub fn open_ledger_with_evidence_options(
     dir: &Path,
     ledger_options: LedgerOptions,

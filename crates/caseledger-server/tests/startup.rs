@@ -6,7 +6,10 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
+mod common;
+
 use caseledger_server::config::ServerConfig;
+use common::{loopback_config, runtime};
 
 /// One HTTP/1.1 request on a connection of its own: the status, the head and the body.
 fn get(address: SocketAddr, path: &str) -> (u16, String, String) {
@@ -30,22 +33,11 @@ fn get(address: SocketAddr, path: &str) -> (u16, String, String) {
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn the_server_answers_while_it_opens_its_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServerConfig::default()
-    };
+    let config = loopback_config();
     let runtime = runtime();
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let (early_tx, early_rx) = std::sync::mpsc::channel();

@@ -244,3 +244,20 @@ impl TestServer {
         self.dir
     }
 }
+
+/// A two-worker runtime for tests that drive `serve_folder` from a plain thread.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The default configuration, listening on a free loopback port.
+pub fn loopback_config() -> caseledger_server::config::ServerConfig {
+    caseledger_server::config::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..caseledger_server::config::ServerConfig::default()
+    }
+}
