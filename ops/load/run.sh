@@ -2,7 +2,8 @@
 # Load test of the HTTP API on loopback: a fresh ledger in a temporary folder, `caseledger
 # serve` in release mode, three tokens issued while it runs, then `caseledger-load` with 64
 # connections. Set CASELEDGER_BIN to a folder holding other builds of the two binaries to
-# measure those (for example the previous commit's, to compare in the same conditions).
+# measure those (for example the previous commit's, to compare in the same conditions), and
+# CASELEDGER_SERVER_CONFIG to a configuration file for the server (ops/server.toml's keys).
 #
 # Usage: ops/load/run.sh [connections] [seconds] [cases-per-connection]
 # Budgets (DESIGN.md): >= 10,000 acts/s; case read p99 <= 5 ms; act p99 <= 20 ms.
@@ -33,7 +34,11 @@ trap cleanup EXIT
 
 # Serve a fresh ledger, then issue the tokens through the running server (`caseledger token`
 # reaches it with the admin credential it writes to the folder).
-RUST_LOG="${RUST_LOG:-warn}" "$bin/caseledger" serve --data "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$data.server.log" &
+config_args=()
+if [[ -n "${CASELEDGER_SERVER_CONFIG:-}" ]]; then
+    config_args=(--config "$CASELEDGER_SERVER_CONFIG")
+fi
+RUST_LOG="${RUST_LOG:-warn}" "$bin/caseledger" serve "${config_args[@]}" --data "$data" --listen "127.0.0.1:$port" >/dev/null 2>"$data.server.log" &
 server_pid=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break

@@ -65,6 +65,12 @@ impl Limits {
     }
 }
 
+/// The ledger store's page cache unless configured, MiB (`LedgerOptions::cache_bytes`).
+pub const CACHE_MIB_DEFAULT: u64 = 256;
+
+/// The smallest and largest page cache the configuration accepts, MiB.
+pub const CACHE_MIB_RANGE: std::ops::RangeInclusive<u64> = 16..=65_536;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -77,6 +83,10 @@ pub struct ServerConfig {
     /// A folder laid out as the repository's `ops/` (registry, policy, calendar) to load the
     /// county's rules from; the copy compiled into the binary when absent.
     pub ops: Option<std::path::PathBuf>,
+    /// The ledger store's page cache, MiB: most of a long-running server's memory once its
+    /// log outgrows it (the rest is bounded by entries; see the projections'
+    /// `Options::cache_entries_max`). Smaller trades reads from disk for memory.
+    pub cache_mib: u64,
     /// The limits.
     pub limits: Limits,
     /// Rebuild the stored Merkle tree from the log on open, after checking that the log still
@@ -94,6 +104,7 @@ impl Default for ServerConfig {
                 .expect("the default listen address parses"),
             origin: crate::ORIGIN_DEFAULT.to_owned(),
             ops: None,
+            cache_mib: CACHE_MIB_DEFAULT,
             limits: Limits::default(),
             repair_evidence_tree: false,
         }
@@ -124,6 +135,13 @@ impl ServerConfig {
         Ok(config)
     }
 
+    /// How the ledger is opened: its origin and page cache.
+    pub fn ledger_options(&self) -> caseledger_log::LedgerOptions {
+        let mut options = caseledger_log::LedgerOptions::new(self.origin.clone());
+        options.cache_bytes = self.cache_mib << 20;
+        options
+    }
+
     fn check(&self) -> Result<(), String> {
         let limits = &self.limits;
         let positive = [
@@ -147,6 +165,13 @@ impl ServerConfig {
             if value == 0 {
                 return Err(format!("{name} must be greater than 0"));
             }
+        }
+        if !CACHE_MIB_RANGE.contains(&self.cache_mib) {
+            return Err(format!(
+                "cache_mib must be between {} and {}",
+                CACHE_MIB_RANGE.start(),
+                CACHE_MIB_RANGE.end()
+            ));
         }
         if limits.page_items_default > limits.page_items_max {
             return Err("limits.page_items_default must not exceed limits.page_items_max".into());
@@ -184,6 +209,22 @@ mod tests {
         assert_eq!(config.limits.page_items(Some(1000)), 10);
         assert_eq!(config.limits.page_items(None), 5);
         assert_eq!(config.limits.page_items(Some(0)), 1);
+    }
+
+    #[test]
+    fn the_page_cache_is_configured_within_its_range() {
+        let config = ServerConfig::from_toml("a.toml", "cache_mib = 64").unwrap();
+        assert_eq!(config.cache_mib, 64);
+        assert_eq!(config.ledger_options().cache_bytes, 64 << 20);
+        for refused in ["cache_mib = 0", "cache_mib = 15", "cache_mib = 65537"] {
+            let error = ServerConfig::from_toml("a.toml", refused).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("cache_mib must be between 16 and 65536"),
+                "{error}"
+            );
+        }
     }
 }
 

@@ -98,7 +98,7 @@ fn open_state_observed(
     }
     let (opened, evidence) = crate::evidence::open_ledger_with_evidence_observed(
         data,
-        caseledger_log::LedgerOptions::new(config.origin.clone()),
+        config.ledger_options(),
         evidence_options,
         observe,
     )
