@@ -329,7 +329,7 @@ const PROJECTIONS_PROGRESS_EVERY: std::time::Duration = std::time::Duration::fro
 pub(crate) fn projections_progress_log() -> impl FnMut(&Progress) {
     let mut logged: Option<std::time::Instant> = None;
     move |progress| {
-        let percent = progress.records_folded() * 100 / progress.records_to_fold();
+        let percent = progress.percent_folded();
         let projections = progress.names.join(", ");
         if progress.writing {
             tracing::info!(

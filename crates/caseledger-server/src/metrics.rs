@@ -112,7 +112,8 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with `head_position` as a gauge.
+    /// The Prometheus text exposition, with `head_position` and each projection's
+    /// checkpoint and cached entries as gauges.
     pub fn render(&self, head_position: Option<u64>, projections: &[ProjectionGauges]) -> String {
         let mut out = String::new();
         out.push_str(
@@ -232,17 +233,17 @@ pub struct ProjectionGauges {
 impl ProjectionGauges {
     /// The gauges of every attached projection.
     pub fn of(live: &caseledger_projections::ledger::LiveProjections) -> Vec<ProjectionGauges> {
-        let cached = live.cached();
+        // Both lists are in the projections' own order.
         live.checkpoints()
             .into_iter()
-            .map(|(name, checkpoint)| ProjectionGauges {
-                name,
-                checkpoint,
-                cache_entries: cached
-                    .iter()
-                    .find(|(cached_name, _)| *cached_name == name)
-                    .map_or(0, |(_, entries)| *entries),
-            })
+            .zip(live.cached())
+            .map(
+                |((name, checkpoint), (_, cache_entries))| ProjectionGauges {
+                    name,
+                    checkpoint,
+                    cache_entries,
+                },
+            )
             .collect()
     }
 }

@@ -51,7 +51,7 @@ impl Starting {
                 format!("writing the projections ({})", progress.names.join(", ")),
             ),
             Some(progress) => {
-                let percent = progress.records_folded() * 100 / progress.records_to_fold();
+                let percent = progress.percent_folded();
                 (
                     format!(
                         "正在更新投影（{}）：{percent}%，第 {} 条，共 {} 条",

@@ -23,8 +23,9 @@ fn a_signal_while_opening_ends_without_waiting_for_the_open() {
         &config,
         move |address| served_tx.send(address).unwrap(),
         move |_| {
-            let killed = std::process::Command::new("kill")
-                .args(["-TERM", &std::process::id().to_string()])
+            // The shell's own `kill`, so no procps or util-linux is needed.
+            let killed = std::process::Command::new("sh")
+                .args(["-c", &format!("kill -TERM {}", std::process::id())])
                 .status()
                 .expect("kill runs");
             assert!(killed.success());
