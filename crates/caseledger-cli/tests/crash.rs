@@ -1,12 +1,14 @@
 //! A real `caseledger bench` process appending under load is SIGKILLed at random moments, ten
-//! times. After each kill the ledger opens, every position the process reported as
-//! acknowledged is there, positions are gapless, and the chain verifies.
+//! times. Each kill comes after the process has acknowledged records of its own round (a
+//! position past the last round's head), at a random delay after that. After each kill the
+//! ledger opens, every position the process reported as acknowledged is there, positions are
+//! gapless, and the chain verifies.
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use caseledger_log::{Ledger, LedgerOptions};
 
@@ -69,7 +71,18 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
                 }
             })
         };
-        let wait_ms = 1_000 + random.next() % 1_000;
+        // The first `acked` line can come before the round appends anything (it repeats the
+        // last round's head), so wait for an acknowledgement of this round's own, then let
+        // the load run on for a random while before the kill.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acked.load(Ordering::SeqCst) <= acknowledged_before {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no record acknowledged within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let wait_ms = random.next() % 1_000;
         std::thread::sleep(Duration::from_millis(wait_ms));
         // std's `Child::kill` is SIGKILL on Unix: no destructor, no flush, no chance to finish
         // the batch in flight.
@@ -81,6 +94,10 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
         );
         reader.join().unwrap();
         let acked = acked.load(Ordering::SeqCst);
+        assert!(
+            acked > acknowledged_before,
+            "round {round}: acknowledged {acked}, not past the last round's head {acknowledged_before}"
+        );
 
         let ledger = Ledger::open_existing(&data, LedgerOptions::new(""))
             .unwrap_or_else(|error| panic!("round {round}: the ledger does not open: {error}"));
@@ -105,7 +122,10 @@ fn sigkill_under_load_loses_nothing_acknowledged() {
             }
             position += records.len() as u64;
         }
-        eprintln!("round {round}: killed after {wait_ms} ms, acknowledged {acked}, head {head}");
+        eprintln!(
+            "round {round}: killed {wait_ms} ms after its first acknowledgement, acknowledged \
+             {acked}, head {head}"
+        );
         acknowledged_before = head;
     }
     assert!(

@@ -40,13 +40,46 @@ fn document_names_every_route_and_the_problem_type() {
 }
 
 /// Checks that `value` serves no field the document's schema `name` does not name and every
-/// field it requires, and so on down every property described by another schema.
+/// field it requires, each field of the JSON type (and above the minimum) its property
+/// gives, and so on down every property described by another schema. A schema of strings
+/// checks the value is among its `enum`; an `allOf` checks the fields of all its parts.
 fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Value) {
     let schema = &document["components"]["schemas"][name];
     assert!(schema.is_object(), "no schema {name}");
-    let Some(properties) = schema["properties"].as_object() else {
-        return; // An enumeration of strings.
-    };
+    if let Some(allowed) = schema["enum"].as_array() {
+        assert!(
+            allowed.contains(value),
+            "{name}: {value} not in {allowed:?}"
+        );
+        return;
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        // One object with every part's properties and required fields.
+        let mut properties = serde_json::Map::new();
+        let mut required = Vec::new();
+        for part in parts {
+            let part = match part["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                Some(inner) => &document["components"]["schemas"][inner],
+                None => part,
+            };
+            let part_properties = part["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}: a part of allOf without properties: {part}"));
+            properties.extend(part_properties.clone());
+            required.extend(part["required"].as_array().into_iter().flatten().cloned());
+        }
+        let merged = serde_json::json!({"properties": properties, "required": required});
+        let mut scratch = document.clone();
+        scratch["components"]["schemas"]["__merged"] = merged;
+        assert_fits(&scratch, "__merged", value);
+        return;
+    }
+    let properties = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: a schema this check does not read: {schema}"));
     let object = value
         .as_object()
         .unwrap_or_else(|| panic!("{name}: {value} is not an object"));
@@ -65,6 +98,9 @@ fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Val
     }
     for (property, schema) in properties {
         let inner = &value[property];
+        if object.contains_key(property) {
+            assert_json_type(&format!("{name}.{property}"), schema, inner);
+        }
         // An array of tuples (`prefixItems`): each served item is an array whose members fit
         // the tuple's schemas in order, and no more of them.
         if let Some(prefix) = schema["items"]["prefixItems"].as_array() {
@@ -106,6 +142,30 @@ fn assert_fits(document: &serde_json::Value, name: &str, value: &serde_json::Val
             serde_json::Value::Null => {}
             other => assert_fits(document, inner_name, other),
         }
+    }
+}
+
+/// Checks that `value` is of one of the JSON types `schema["type"]` names (a name or a list of
+/// them; none: not checked here), and not below its `minimum`.
+fn assert_json_type(name: &str, schema: &serde_json::Value, value: &serde_json::Value) {
+    let types: Vec<&str> = match &schema["type"] {
+        serde_json::Value::String(one) => vec![one.as_str()],
+        serde_json::Value::Array(many) => many.iter().filter_map(|t| t.as_str()).collect(),
+        _ => return,
+    };
+    let fits = types.iter().any(|expected| match *expected {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "null" => value.is_null(),
+        other => panic!("{name}: unknown JSON type {other}"),
+    });
+    assert!(fits, "{name}: {value} is not of type {types:?}");
+    if let (Some(minimum), Some(number)) = (schema["minimum"].as_f64(), value.as_f64()) {
+        assert!(number >= minimum, "{name}: {value} is below {minimum}");
     }
 }
 

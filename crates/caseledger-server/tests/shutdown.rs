@@ -19,8 +19,13 @@ fn complaint(summary: String) -> Vec<u8> {
     .unwrap()
 }
 
+/// 32 clients post complaints one after another on their own connections, without end; the
+/// server is stopped once it has appended 64 of them, so that requests are being read,
+/// decided and appended as it stops. Every client's run ends with the stop (none reaches its
+/// quota), every 201 is in the log, and the log holds nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_appends() {
+    const QUOTA: u64 = 100_000;
     let server = TestServer::start().await;
     let office = server.token("office", "office");
     let bearer = format!("Bearer {office}");
@@ -29,32 +34,48 @@ async fn shutdown_finishes_in_flight_appends() {
         let mut client = server.client().await;
         let bearer = bearer.clone();
         clients.push(tokio::spawn(async move {
-            let body = complaint(format!("停机测试 {index}"));
             let headers = [
                 ("authorization", bearer.as_str()),
                 ("content-type", "application/json"),
             ];
-            client
-                .request("POST", "/api/v1/cases", &headers, Some(&body))
-                .await
-                .ok()
-                .map(|response| response.status)
+            let mut created = 0u64;
+            for round in 0..QUOTA {
+                let body = complaint(format!("停机测试 {index}-{round}"));
+                match client
+                    .request("POST", "/api/v1/cases", &headers, Some(&body))
+                    .await
+                {
+                    Ok(response) if response.status == 201 => created += 1,
+                    Ok(response) => {
+                        panic!("unexpected status {}: {}", response.status, response.text())
+                    }
+                    // The server closed the connection as it stopped: this request was not
+                    // read, or not answered, and must not be in the log.
+                    Err(_) => return (created, false),
+                }
+            }
+            (created, true)
         }));
     }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.head() < 64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clients appended {} acts in 60 s",
+            server.head()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     // Shut down while the requests are in flight.
-    tokio::task::yield_now().await;
     let state = server.state.clone();
     let _dir = server.stop().await;
     let mut created = 0u64;
     for client in clients {
-        match client.await.unwrap() {
-            Some(201) => created += 1,
-            Some(status) => panic!("unexpected status {status}"),
-            // Not yet read by the server when it stopped: never acknowledged.
-            None => {}
-        }
+        let (by_client, finished) = client.await.unwrap();
+        assert!(!finished, "a client sent all its requests before the stop");
+        created += by_client;
     }
-    assert!(created > 0, "some requests were in flight");
+    assert!(created >= 64, "only {created} acts acknowledged");
     assert_eq!(state.ledger().head().position, created);
     let report = state.ledger().verify(|_, _| {}).unwrap();
     assert!(report.ok);
