@@ -17,7 +17,8 @@ pub const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
 pub struct Limits {
     /// Largest request body, in bytes (larger answers 413).
     pub body_bytes_max: usize,
-    /// Largest page of any list, in items (a larger `limit` is capped to this).
+    /// Largest page of any list, in items (a larger `limit` is capped to this); at most
+    /// [`caseledger_projections::query::PAGE_RECORDS_MAX`] (500).
     pub page_items_max: usize,
     /// Page size when the client names none, in items.
     pub page_items_default: usize,
@@ -173,6 +174,12 @@ impl ServerConfig {
                 CACHE_MIB_RANGE.end()
             ));
         }
+        if limits.page_items_max > caseledger_projections::query::PAGE_RECORDS_MAX {
+            return Err(format!(
+                "limits.page_items_max must be at most {} (the largest page the projections read)",
+                caseledger_projections::query::PAGE_RECORDS_MAX
+            ));
+        }
         if limits.page_items_default > limits.page_items_max {
             return Err("limits.page_items_default must not exceed limits.page_items_max".into());
         }
@@ -199,8 +206,23 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_zero_limits_are_refused() {
-        assert!(ServerConfig::from_toml("a.toml", "listn = \"0.0.0.0:1\"").is_err());
-        assert!(ServerConfig::from_toml("a.toml", "[limits]\nbody_bytes_max = 0").is_err());
+        let refused = |text: &str| {
+            ServerConfig::from_toml("a.toml", text)
+                .unwrap_err()
+                .to_string()
+        };
+        let error = refused("listn = \"0.0.0.0:1\"");
+        assert!(error.contains("listn"), "{error}");
+        let error = refused("[limits]\nbody_bytes_max = 0");
+        assert!(
+            error.contains("limits.body_bytes_max must be greater than 0"),
+            "{error}"
+        );
+        let error = refused("[limits]\npage_items_max = 501");
+        assert!(
+            error.contains("limits.page_items_max must be at most 500"),
+            "{error}"
+        );
         let config = ServerConfig::from_toml(
             "a.toml",
             "listen = \"0.0.0.0:9000\"\n[limits]\npage_items_max = 10\npage_items_default = 5",

@@ -357,6 +357,8 @@ async fn resources_without_parameters_refuse_a_query_string() {
         "/api/v1/audit/verify".to_owned(),
         "/api/v1/public/credit".to_owned(),
         "/api/v1/public/lists".to_owned(),
+        "/api/v1/admin/tokens".to_owned(),
+        "/api/v1/openapi.json".to_owned(),
     ] {
         let plain = server.get(&path, Some(&office)).await;
         assert_eq!(plain.status, 200, "{path}: {}", plain.text());
@@ -370,5 +372,30 @@ async fn resources_without_parameters_refuse_a_query_string() {
         let empty = server.get(&format!("{path}?"), Some(&office)).await;
         assert_eq!(empty.status, 200, "{path}?: {}", empty.text());
     }
+    // The token writes too, and a refused one issues or revokes nothing.
+    let listed = || async {
+        server
+            .get("/api/v1/admin/tokens", Some(&office))
+            .await
+            .json()
+            .unwrap()
+    };
+    let before = listed().await;
+    let issue = json!({"role": "township", "unit": "township/dongping"});
+    let refused = server
+        .post("/api/v1/admin/tokens?role=office", &office, issue)
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(refused.json().unwrap()["field"], "role");
+    let id = before["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let refused = server
+        .post(
+            &format!("/api/v1/admin/tokens/{id}/revoke?now=1"),
+            &office,
+            json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(listed().await, before);
     server.stop().await;
 }

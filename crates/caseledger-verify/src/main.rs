@@ -133,7 +133,10 @@ fn run_consistency(args: ConsistencyArgs) -> anyhow::Result<bool> {
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let result = if args.get(1).is_some_and(|a| a == "consistency") {
+        // clap names the program in its usage line after the first argument: make that the
+        // whole command, so that the usage shown is one a user can type.
         args.remove(1);
+        args[0] = "caseledger-verify consistency".into();
         ConsistencyArgs::try_parse_from(args).map(run_consistency)
     } else {
         BundleArgs::try_parse_from(args).map(run_bundle)

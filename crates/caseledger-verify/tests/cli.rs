@@ -130,6 +130,14 @@ fn usage_and_file_errors_exit_two() {
         assert!(!output.stderr.is_empty(), "{args:?}");
     }
     assert_eq!(run(&["--help"]).status.code(), Some(0));
+    // The consistency check's usage line is the command as typed, word `consistency` and all.
+    let help = run(&["consistency", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        stdout(&help).contains("Usage: caseledger-verify consistency [OPTIONS] --key <KEY>"),
+        "{}",
+        stdout(&help)
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use crate::auth::{bearer, TokenEntry, TokenError};
 use crate::error::ApiError;
 use crate::json::ApiJson;
+use crate::routes::views::NoQuery;
 use crate::AppState;
 
 /// The admin routes.
@@ -146,6 +147,7 @@ fn store_failed(error: TokenError) -> ApiError {
     request_body = IssueTokenBody,
     responses(
         (status = 201, description = "Issued; the token is shown this once", body = IssuedTokenBody),
+        (status = 400, description = "A query string: this resource takes none", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token or admin credential", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the Office", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown role, or a unit that does not fit it", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -153,6 +155,7 @@ fn store_failed(error: TokenError) -> ApiError {
 pub async fn issue(
     State(state): State<AppState>,
     admin: Admin,
+    _: NoQuery,
     ApiJson(body): ApiJson<IssueTokenBody>,
 ) -> Result<Response, ApiError> {
     let principal =
@@ -188,6 +191,7 @@ pub async fn issue(
     params(("id" = String, Path, description = "The token id")),
     responses(
         (status = 200, description = "Revoked (revoking twice is not an error)", body = TokenView),
+        (status = 400, description = "A query string: this resource takes none", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token or admin credential", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the Office", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such token", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -196,6 +200,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
+    _: NoQuery,
 ) -> Result<Json<TokenView>, ApiError> {
     let tokens = state.tokens().clone();
     let revoked_id = id.clone();
@@ -211,12 +216,14 @@ pub async fn revoke(
 #[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every token", body = TokenList),
+        (status = 400, description = "A query string: this resource takes none", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token or admin credential", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the Office", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
+    _: NoQuery,
 ) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.tokens().list().map_err(store_failed)?;
     Ok(Json(TokenList {

@@ -59,7 +59,8 @@ fn reads_all_units(principal: &Principal) -> bool {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
-    /// First day, `YYYY-MM-DD` in China Standard Time (default: 30 days before `to`).
+    /// First day, `YYYY-MM-DD` in China Standard Time (default: the 30 days ending on `to`,
+    /// that is 29 days before it).
     pub from: Option<NaiveDate>,
     /// Last day, inclusive (default: today).
     pub to: Option<NaiveDate>,

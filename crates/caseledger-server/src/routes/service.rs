@@ -143,8 +143,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// This API's OpenAPI 3.1 document (also checked in as `schemas/openapi.json`).
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
-    responses((status = 200, description = "The OpenAPI document", body = crate::openapi::OpenApiDocumentSchema)))]
-pub async fn openapi_document() -> Response {
+    responses(
+        (status = 200, description = "The OpenAPI document", body = crate::openapi::OpenApiDocumentSchema),
+        (status = 400, description = "A query string: this resource takes none", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn openapi_document(_: crate::routes::views::NoQuery) -> Response {
     let mut response = crate::openapi::document_json().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
