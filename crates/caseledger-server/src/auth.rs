@@ -521,9 +521,14 @@ mod tests {
         let issued = store.issue(principal()).unwrap();
         let secret = issued.token.rsplit('.').next().unwrap();
         let entries = store.tree.entries().unwrap();
-        for (_, value) in entries {
-            assert!(!String::from_utf8_lossy(&value).contains(secret));
-        }
+        assert_eq!(entries.len(), 1, "one entry for the one token");
+        let (key, value) = &entries[0];
+        let value = String::from_utf8_lossy(value);
+        assert!(!value.contains(secret), "{value}");
+        assert!(!String::from_utf8_lossy(key).contains(secret));
+        // What is stored instead is the secret's hash.
+        let hash = hex::encode(sha2::Sha256::digest(secret.as_bytes()));
+        assert!(value.contains(&hash), "{value}");
     }
 
     #[test]

@@ -14,6 +14,11 @@ fn checked_in_openapi_matches_the_code() {
     let generated = caseledger_server::openapi::document_json();
     let path = checked_in_path();
     if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        // Rewriting the document passes whatever the code does: never in CI.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "UPDATE_SCHEMAS is set in CI, where the document must be checked, not rewritten"
+        );
         std::fs::write(&path, &generated).expect("write schemas/openapi.json");
     }
     let checked_in = std::fs::read_to_string(&path)

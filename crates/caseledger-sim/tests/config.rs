@@ -75,6 +75,12 @@ fn a_mistake_in_an_ops_file_is_reported_with_the_file_and_line() {
         Err(OpsError::Load(error)) => {
             let message = error.to_string();
             assert!(message.contains("deadlines.toml"), "{message}");
+            // The bad line is the last: after the file's own lines and an empty one.
+            let line = text.lines().count() + 2;
+            assert!(
+                message.contains(&format!("deadlines.toml:{line}:")),
+                "{message}"
+            );
         }
         other => panic!("expected a load error, got {other:?}"),
     }
