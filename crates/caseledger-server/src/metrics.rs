@@ -91,6 +91,11 @@ impl Metrics {
         self.in_flight.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// Requests being handled now (as `caseledger_http_requests_in_flight` reports them).
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// An SSE subscriber joined (+1) or left (-1).
     pub fn sse_subscribers_add(&self, delta: i64) {
         self.sse_subscribers.fetch_add(delta, Ordering::Relaxed);

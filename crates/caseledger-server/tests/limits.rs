@@ -55,8 +55,15 @@ async fn a_stalled_request_times_out_and_the_next_waits_for_its_slot() {
         )
     });
 
-    // B, a little later: it waits for A's slot, then is served.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B, once A holds the only slot: it waits for that slot, then is served.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.state.metrics().in_flight() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled request never started"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let waited = Instant::now();
     let listed = server.get("/api/v1/cases", Some(&office)).await;
     let waited = waited.elapsed();
