@@ -1,6 +1,6 @@
 //! The projections attached to a real ledger: the writer applies every batch before it
 //! acknowledges, so a client reads its own write; and an append before the projections are
-//! attached is refused rather than left unprojected.
+//! attached is refused, and not left unprojected when the ledger opens again.
 
 mod support;
 
@@ -92,4 +92,23 @@ fn an_append_before_attaching_is_refused() {
         error.to_string().contains("not attached"),
         "unexpected error: {error}"
     );
+    // Readers never see the record: the head they read stays where the projections are.
+    assert_eq!(ledger.head().position, 0);
+    // The record may be durable already (the log is written beside the observers, as a
+    // crash after the flush leaves an unanswered append), and then it is not left
+    // unprojected: opened with the projections, they catch up to it.
+    drop(ledger);
+    let opened = open_ledger(
+        dir.path(),
+        LedgerOptions::new("caseledger.test/live"),
+        all(),
+        Options::default(),
+        &mut |_| {},
+    )
+    .expect("reopens");
+    let head = opened.ledger.head().position;
+    assert!(head <= 1, "head {head}");
+    for (name, checkpoint) in opened.live.checkpoints() {
+        assert_eq!(checkpoint, head, "{name}");
+    }
 }
