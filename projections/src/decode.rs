@@ -31,7 +31,7 @@ fn due(deadline: &Deadline) -> Due {
     }
 }
 
-/// The slug serde gives a kebab-case enum value (`hotline-12345`, `partly-agreed` …).
+/// The slug serde gives a kebab-case enum value (`hotline12345`, `partly-agreed` …).
 fn slug<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(text)) => text,

@@ -41,8 +41,9 @@ pub struct Args {
     /// 载荷字节数 / Payload size of each act, in bytes.
     #[arg(long, default_value_t = 400)]
     payload_bytes: usize,
-    /// sled 缓存（MiB）/ sled's page cache in MiB (default: the ledger's default, 256).
-    #[arg(long)]
+    /// sled 缓存（MiB，16 至 65536）/ sled's page cache in MiB, 16 to 65,536 (default: the
+    /// ledger's default, 256).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(16..=65_536))]
     cache_mib: Option<u64>,
 }
 

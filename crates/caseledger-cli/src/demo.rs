@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use caseledger_server::demo::{run_demo, DemoOptions, DEMO_CASES_DEFAULT};
+use caseledger_server::demo::{run_demo, DemoOptions, DEMO_CASES_DEFAULT, DEMO_CASES_MAX};
 
 /// Arguments of `demo`.
 #[derive(clap::Args, Debug)]
@@ -14,8 +14,10 @@ pub struct Args {
     /// 演示目录 / The demo folder.
     #[arg(long, default_value = "demo-data")]
     data: PathBuf,
-    /// 首次运行时模拟的投诉件数 / Complaints to simulate on first run.
-    #[arg(long, default_value_t = DEMO_CASES_DEFAULT)]
+    /// 首次运行时模拟的投诉件数（1 至 100000）/ Complaints to simulate on first run (1 to
+    /// 100,000).
+    #[arg(long, default_value_t = DEMO_CASES_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..=DEMO_CASES_MAX))]
     cases: u64,
     /// 监听地址 / Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]

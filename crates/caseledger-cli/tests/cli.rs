@@ -112,6 +112,30 @@ fn usage_and_missing_ledgers_exit_2() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+    // Sizes out of range are refused by name before anything is made: a cache sled cannot
+    // run with (it panicked), a demo year too large to plan in memory.
+    for (args, named) in [
+        (
+            vec!["bench", "--records", "10", "--cache-mib", "0"],
+            "--cache-mib",
+        ),
+        (
+            vec!["bench", "--records", "10", "--cache-mib", "65537"],
+            "--cache-mib",
+        ),
+        (vec!["demo", "--cases", "100001"], "--cases"),
+        (vec!["demo", "--cases", "0"], "--cases"),
+    ] {
+        let folder = dir.path().join("refused");
+        let refused = caseledger(&args, &folder);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(named) && stderr.contains("is not in"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!folder.exists(), "{args:?} made {}", folder.display());
+    }
 }
 
 /// Storage files sled cannot read (a snapshot pointing past the end of a truncated data

@@ -23,6 +23,11 @@ use crate::AppState;
 /// Complaint cases of the demo's synthetic year unless told otherwise.
 pub const DEMO_CASES_DEFAULT: u64 = 5_000;
 
+/// The most complaint cases a demo year simulates: twenty times the default, about a
+/// million records. The simulation plans the whole year in memory, so an unbounded count
+/// would only end in the machine running out of it.
+pub const DEMO_CASES_MAX: u64 = 100_000;
+
 /// The seed of the demo's synthetic year: the same history every time.
 pub const DEMO_SEED: u64 = 20_261_126;
 

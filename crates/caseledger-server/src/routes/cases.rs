@@ -63,7 +63,7 @@ pub struct FileCaseBody {
     /// The case id to use (a UUID); chosen by the service when absent.
     #[serde(default)]
     pub case_id: Option<Uuid>,
-    /// How it arrived: `hotline-12345`, `petition-platform`, `walk-in`, `owners-committee`,
+    /// How it arrived: `hotline12345`, `petition-platform`, `walk-in`, `owners-committee`,
     /// `department-inspection`.
     #[schema(value_type = String)]
     pub channel: Channel,
