@@ -65,7 +65,18 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
 }
 
 /// Parses a body: 400 for malformed JSON, 422 naming the field for JSON of the wrong shape.
+///
+/// Every body is a JSON object. serde would also fill a struct from an array of its fields in
+/// order (`["walk-in", …]`), a form no schema describes and an easy way to put a value in
+/// the wrong field: an array is refused (422).
 pub fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::Unprocessable {
+            zh: "请求体必须是 JSON 对象，不能是数组".into(),
+            en: "The body must be a JSON object, not an array".into(),
+            field: None,
+        });
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
     let value = result.map_err(|error| {
@@ -229,6 +240,9 @@ mod tests {
             422,
             Some("inner.z"),
         );
+        // The fields in order, as an array: refused, though serde would take it.
+        check(r#"["a", null]"#, 422, None);
+        check(r#" ["a"]"#, 422, None);
         check(r#"{"name":"a""#, 400, None);
         check("not json", 400, None);
     }

@@ -72,6 +72,40 @@ async fn every_rejection_class_changes_nothing() {
     let acts = format!("/api/v1/cases/{case_id}/acts");
     let dispatch = json!({"act": "DispatchCase", "to": "township/dongping"});
 
+    // The fields of a complaint in order, as an array (serde would fill the struct from it),
+    // and an issue of a token the same way: refused as a body that is not an object.
+    let array = json!([
+        null,
+        "walk-in",
+        "compound/dongping/lanting-11",
+        "illegal-construction",
+        "general",
+        null,
+        "as an array",
+        {}
+    ]);
+    check(
+        &server,
+        "POST",
+        "/api/v1/cases",
+        Some(&intake),
+        &[],
+        Some(&array),
+        (422, "unprocessable-body", None),
+    )
+    .await;
+    let office = server.token("office", "office");
+    check(
+        &server,
+        "POST",
+        "/api/v1/admin/tokens",
+        Some(&office),
+        &[],
+        Some(&json!(["office", "office", null])),
+        (422, "unprocessable-body", None),
+    )
+    .await;
+
     // No token, a bad token.
     check(
         &server,
