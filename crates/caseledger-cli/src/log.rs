@@ -62,17 +62,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut position = args.from.max(1);
     let mut left = args.limit;
-    while left > 0 {
-        let records = ledger.read_range(position, left.min(PAGE_RECORDS) as usize)?;
-        if records.is_empty() {
-            break;
+    let written = (|| -> anyhow::Result<()> {
+        while left > 0 {
+            let records = ledger.read_range(position, left.min(PAGE_RECORDS) as usize)?;
+            if records.is_empty() {
+                break;
+            }
+            for stored in &records {
+                writeln!(out, "{}", record_json(stored))?;
+            }
+            position += records.len() as u64;
+            left -= records.len() as u64;
         }
-        for stored in &records {
-            writeln!(out, "{}", record_json(stored))?;
-        }
-        position += records.len() as u64;
-        left -= records.len() as u64;
+        out.flush()?;
+        Ok(())
+    })();
+    match written {
+        // The reader stopped reading (`caseledger log … | head`): it has what it wanted.
+        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        Err(error) => Err(error),
+        Ok(()) => Ok(ExitCode::SUCCESS),
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `error` is a write to a pipe whose reader has gone.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -174,3 +174,45 @@ fn damaged_storage_files_exit_2_and_say_so() {
     let report = json_lines(&verify).pop().expect("one JSON object");
     assert_eq!(report["ok"], false);
 }
+
+/// `caseledger log … | head -1`: the reader goes after its first line, and `log` ends quietly
+/// with success instead of an error about the pipe.
+#[test]
+fn log_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let bench = caseledger(&["bench", "--records", "3000", "--json"], &data);
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_caseledger"))
+        .args(["log", "--limit", "3000", "--data"])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // Dropping the reader closed the pipe, with about 3,000 lines (far more than a pipe
+    // holds) still to write.
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["position"], 1);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
