@@ -216,3 +216,28 @@ fn log_into_a_reader_that_stops_early_ends_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A ledger folder whose store is gone: the token commands refuse it by name and make
+/// nothing (they used to open an empty store there, after which `verify` called the folder
+/// broken instead of missing its store).
+#[test]
+fn token_commands_refuse_a_folder_without_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let bench = caseledger(&["bench", "--records", "3"], &data);
+    assert!(bench.status.success());
+    std::fs::remove_dir_all(data.join("sled")).unwrap();
+    for args in [
+        vec!["token", "list"],
+        vec!["token", "issue", "--role", "office", "--unit", "office"],
+    ] {
+        let refused = caseledger(&args, &data);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("is not a ledger folder"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!data.join("sled").exists(), "{args:?} made a store");
+    }
+}

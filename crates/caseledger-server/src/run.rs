@@ -318,13 +318,19 @@ pub fn parse_role(text: &str) -> Result<Role, RunError> {
 }
 
 fn token_store(data: &Path, config: &ServerConfig) -> Result<TokenStore, RunError> {
+    // Both parts of a ledger, or it is none: opening a folder whose store is gone would
+    // make an empty one beside its head file, and the folder would then read as broken.
     if !data.join(caseledger_log::HEAD_FILE_NAME).exists()
-        && !data.join(caseledger_log::SLED_DIR_NAME).exists()
+        || !data.join(caseledger_log::SLED_DIR_NAME).is_dir()
     {
         return Err(RunError(format!(
-            "{} 不是台账目录 / {} is not a ledger folder",
+            "{} 不是台账目录（缺少 {} 或 {}）/ {} is not a ledger folder (no {} or no {})",
             data.display(),
-            data.display()
+            caseledger_log::HEAD_FILE_NAME,
+            caseledger_log::SLED_DIR_NAME,
+            data.display(),
+            caseledger_log::HEAD_FILE_NAME,
+            caseledger_log::SLED_DIR_NAME,
         )));
     }
     let ledger = caseledger_log::Ledger::open(
