@@ -24,3 +24,46 @@ fn a_port_in_use_is_refused_with_how_to_pick_another() {
     assert!(stderr.contains("--listen"), "{stderr}");
     drop(taken);
 }
+
+/// A ledger of another origin (here `caseledger bench`'s) is refused, and the refusal leaves
+/// no signing key behind: a key named for the wrong origin would block the start that
+/// follows with the right configuration.
+#[test]
+fn another_origin_is_refused_without_leaving_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let bench = caseledger()
+        .args(["bench", "--records", "3", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(bench.status.success());
+    let refused = caseledger()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("caseledger.bench/local"), "{stderr}");
+    assert!(!data.join("checkpoint.key").exists(), "a key was left");
+    assert!(!data.join("checkpoint.key.pub").exists());
+    // With the ledger's own origin the key is no obstacle: it is made, named for that
+    // origin. (A bench ledger's synthetic payloads are no acts, so the projections refuse it
+    // next; before the fix the start stopped at the key named for the other origin.)
+    let config = dir.path().join("bench.toml");
+    std::fs::write(&config, "origin = \"caseledger.bench/local\"\n").unwrap();
+    let again = caseledger()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("the key is named"), "{stderr}");
+    let public = std::fs::read_to_string(data.join("checkpoint.key.pub")).unwrap();
+    assert!(public.starts_with("caseledger.bench/local+"), "{public}");
+}

@@ -90,8 +90,18 @@ fn open_state_observed(
     let rules = rules_of(config)?;
     // The checkpoint key: refused when the group or others can read it (see crate::evidence).
     let key_path = crate::evidence::default_key_path(data);
+    let key_existed = key_path.exists();
     let key = crate::evidence::load_or_create_key(data, &key_path, &config.origin)
         .map_err(|error| RunError(error.to_string()))?;
+    // A key made for this open is named for the configured origin; if the ledger then does
+    // not open (another origin, damaged files) before it signed anything, the key goes with
+    // the refusal, or it would block the next start with the right configuration.
+    let forget_new_key = || {
+        if !key_existed && !caseledger_evidence::file::path(data).exists() {
+            let _ = std::fs::remove_file(caseledger_evidence::keyfile::public_key_path(&key_path));
+            let _ = std::fs::remove_file(&key_path);
+        }
+    };
     let mut evidence_options = caseledger_evidence::EvidenceOptions::new(key);
     if config.repair_evidence_tree {
         evidence_options.recovery = caseledger_evidence::Recovery::RepairTreeFromLog;
@@ -102,7 +112,10 @@ fn open_state_observed(
         evidence_options,
         observe,
     )
-    .map_err(|error| RunError(error.to_string()))?;
+    .map_err(|error| {
+        forget_new_key();
+        RunError(error.to_string())
+    })?;
     let mut builder = AppState::builder(opened, rules)
         .limits(config.limits.clone())
         .evidence(evidence);
