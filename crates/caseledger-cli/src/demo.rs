@@ -37,13 +37,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         listen: args.listen,
     };
     // The signal handlers must be installed inside the runtime.
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         run_demo(
             options,
             caseledger_server::serve::termination_signal(),
             |line| println!("{line}"),
         )
         .await
-    })?;
+    });
+    // Stopped while generating, the year's thread is still appending: leave it, as a
+    // signal would, rather than wait for the whole year.
+    runtime.shutdown_background();
+    result?;
     Ok(ExitCode::SUCCESS)
 }

@@ -62,3 +62,61 @@ fn demo_starts_from_a_fresh_folder_then_reuses_it() {
     assert!(!said.contains("first run"), "{said}");
     assert!(said.contains("reused"), "{said}");
 }
+
+/// A SIGTERM while the year is generated ends the demo there, saying the year is incomplete;
+/// the next run refuses the folder instead of serving the cut year as whole. A port in use
+/// is refused before the folder is made.
+#[test]
+fn a_year_cut_short_is_refused_and_a_port_in_use_makes_no_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo-data");
+    let mut child = spawn_serving("demo", &data, &["--cases", "100000"]);
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // Generating: the first progress line of appended records.
+    loop {
+        let line = lines
+            .next()
+            .expect("the demo reports its progress")
+            .unwrap();
+        assert!(!line.contains("serving"), "the year finished first: {line}");
+        if line.contains("records appended") {
+            break;
+        }
+    }
+    let signalled = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the demo went on generating after the signal"
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(!data.join("demo-year-complete").exists());
+
+    let again = common::caseledger()
+        .args(["demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("was cut short"), "{stderr}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let elsewhere = dir.path().join("never-made");
+    let refused = common::caseledger()
+        .args(["demo", "--listen", &address, "--data"])
+        .arg(&elsewhere)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!elsewhere.exists(), "the refused demo made its folder");
+}

@@ -28,6 +28,11 @@ pub const DEMO_CASES_DEFAULT: u64 = 5_000;
 /// would only end in the machine running out of it.
 pub const DEMO_CASES_MAX: u64 = 100_000;
 
+/// The file the demo writes in its folder once its year is generated whole. A folder with
+/// records but without it holds a year cut short (the process was stopped or killed while
+/// generating), which the demo refuses rather than serve as if it were whole.
+pub const DEMO_COMPLETE_FILE_NAME: &str = "demo-year-complete";
+
 /// The seed of the demo's synthetic year: the same history every time.
 pub const DEMO_SEED: u64 = 20_261_126;
 
@@ -279,7 +284,18 @@ async fn prepare_with_admin(
     let state = tokio::task::spawn_blocking(move || open_state_with(&dir, &config, admin))
         .await
         .map_err(|error| RunError(error.to_string()))??;
-    if state.ledger().head().position > 0 {
+    let complete = options.dir.join(DEMO_COMPLETE_FILE_NAME);
+    let head = state.ledger().head().position;
+    if head > 0 {
+        if !complete.exists() {
+            return Err(RunError(format!(
+                "{} 中的模拟年度未生成完毕（{head} 条记录，没有完成标记 {DEMO_COMPLETE_FILE_NAME}）；\
+                 请删除该目录后重新运行 / the demo year in {} was cut short ({head} records, no \
+                 {DEMO_COMPLETE_FILE_NAME} mark): remove the folder and run the demo again",
+                options.dir.display(),
+                options.dir.display()
+            )));
+        }
         return Ok((state, false, 0.0));
     }
     progress(format!(
@@ -291,6 +307,13 @@ async fn prepare_with_admin(
     let seconds = tokio::task::spawn_blocking(move || generate(&generating, cases, &progress))
         .await
         .map_err(|error| RunError(error.to_string()))??;
+    std::fs::write(&complete, format!("{cases}\n")).map_err(|error| {
+        RunError(format!(
+            "无法写入 {} / cannot write {}: {error}",
+            complete.display(),
+            complete.display()
+        ))
+    })?;
     Ok((state, true, seconds))
 }
 
@@ -351,13 +374,37 @@ pub async fn run_demo<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    // As `serve` does, so that the `token` commands reach the demo's server too.
-    let (admin, admin_text) = AdminCredential::generate();
-    let (state, generated, generation_seconds) =
-        prepare_with_admin(&options, Some(admin), say.clone()).await?;
+    // The address first, as `serve` binds it: a port in use is refused before the folder is
+    // made or a year generated.
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|error| crate::run::listen_failed(options.listen, error))?;
+    // As `serve` does, so that the `token` commands reach the demo's server too.
+    let (admin, admin_text) = AdminCredential::generate();
+    // A signal while the year is generated ends the demo there (the folder then lacks its
+    // completion mark, and the next run says so); after that, it stops the server.
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    let (state, generated, generation_seconds) = tokio::select! {
+        prepared = prepare_with_admin(&options, Some(admin), say.clone()) => prepared?,
+        () = stopped(stop_rx.clone()) => {
+            return Err(RunError(format!(
+                "生成模拟年度时收到停止信号；{} 中的年度不完整，下次运行前请删除该目录 / stopped \
+                 while generating the year: the year in {} is incomplete; remove the folder \
+                 before the next run",
+                options.dir.display(),
+                options.dir.display()
+            )));
+        }
+    };
+    stop_rx.mark_unchanged();
+    let shutdown = stopped(stop_rx);
     let address = listener
         .local_addr()
         .map_err(|error| RunError(error.to_string()))?;
