@@ -84,6 +84,19 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
         let inner = error.inner();
         match inner.classify() {
             serde_json::error::Category::Data => shape_error(&path, inner),
+            // serde_json reports a value that no variant of an enum takes (`"channel": 5`)
+            // as a syntax error at that value; the body itself is JSON, of the wrong shape.
+            serde_json::error::Category::Syntax
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                let field = (path != ".").then(|| path.clone());
+                let name = field.as_deref().unwrap_or(".");
+                ApiError::Unprocessable {
+                    zh: format!("字段 `{name}` 的值类型不对"),
+                    en: format!("Field `{name}` has a value of the wrong type"),
+                    field,
+                }
+            }
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                 ApiError::bad_request(
                     &format!(
@@ -204,6 +217,16 @@ mod tests {
     struct Body {
         name: String,
         inner: Option<Inner>,
+        #[serde(default)]
+        kind: Option<Kind>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    #[allow(dead_code)]
+    enum Kind {
+        WalkIn,
+        Hotline,
     }
 
     #[derive(Debug, Deserialize)]
@@ -240,6 +263,8 @@ mod tests {
             422,
             Some("inner.z"),
         );
+        // A value of the wrong type for an enum field: the body is JSON, of the wrong shape.
+        check(r#"{"name":"a","kind":5}"#, 422, Some("kind"));
         // The fields in order, as an array: refused, though serde would take it.
         check(r#"["a", null]"#, 422, None);
         check(r#" ["a"]"#, 422, None);

@@ -94,6 +94,19 @@ async fn every_rejection_class_changes_nothing() {
         (422, "unprocessable-body", None),
     )
     .await;
+    // JSON, of the wrong type for an enum: a 422 naming the field, not "not valid JSON".
+    let mut wrong_type = complaint();
+    wrong_type["channel"] = json!(5);
+    check(
+        &server,
+        "POST",
+        "/api/v1/cases",
+        Some(&intake),
+        &[],
+        Some(&wrong_type),
+        (422, "unprocessable-body", Some("channel")),
+    )
+    .await;
     let office = server.token("office", "office");
     check(
         &server,
