@@ -234,6 +234,7 @@ async fn workload_and_measures_by_every_grouping() {
         .get("/api/v1/measures?group_by=street", Some(&office))
         .await;
     assert_eq!(response.status, 400, "{}", response.text());
+    assert_eq!(response.json().unwrap()["field"], "group_by");
     server.stop().await;
 }
 
@@ -280,6 +281,12 @@ async fn filters_that_name_nothing_are_refused_by_name() {
         ("township=township/dongping&state=done", "state"),
         // A page of nothing is not a page.
         ("limit=0", "limit"),
+        // Values that do not parse are named by their parameter, not by a word of serde's
+        // message ("not `true` or `false`").
+        ("overdue=maybe", "overdue"),
+        ("limit=-1", "limit"),
+        ("limit=abc", "limit"),
+        ("state=filed&limit=x", "limit"),
     ] {
         let response = server
             .get(&format!("/api/v1/cases?{query}"), Some(&office))

@@ -100,11 +100,8 @@ where
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => {
                 let text = rejection.body_text();
-                let field = text
-                    .split('`')
-                    .nth(1)
-                    .filter(|name| !name.is_empty() && name.len() <= 64)
-                    .map(str::to_owned);
+                let field = query_field::<T>(parts.uri.query().unwrap_or_default())
+                    .filter(|name| !name.is_empty() && name.len() <= 64);
                 Err(ApiError::BadRequest {
                     zh: "查询参数无效".into(),
                     en: format!("Invalid query parameters: {text}"),
@@ -112,6 +109,27 @@ where
                 })
             }
         }
+    }
+}
+
+/// The parameter a query string that does not parse as `T` fails at: read again as axum's
+/// `Query` reads it, with the path serde was at. An unknown or missing parameter is named by
+/// serde's message (the path has not reached it); a value that does not fit, by the path
+/// (`overdue=maybe` names `overdue`, not the `true` of "not `true` or `false`").
+fn query_field<T: DeserializeOwned>(query: &str) -> Option<String> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let error = serde_path_to_error::deserialize::<_, T>(deserializer).err()?;
+    let message = error.inner().to_string();
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let path = error.path().to_string();
+    match named {
+        Some(name) => Some(name.to_owned()),
+        None if path != "." => Some(path),
+        None => None,
     }
 }
 
