@@ -298,6 +298,18 @@ async fn a_case_bundle_from_the_api_verifies_offline_and_a_tampered_copy_does_no
         )
         .await;
     assert_eq!(beyond.status, 400, "{}", beyond.text());
+    assert_eq!(beyond.json().unwrap()["field"], "tree_size");
+    // Each refusal names the parameter at fault.
+    for (query, field) in [
+        ("proof/inclusion?position=999999", "position"),
+        ("proof/inclusion?position=0&tree_size=2", "position"),
+        ("proof/consistency?from=1&to=999999", "to"),
+        ("proof/consistency?from=3&to=2", "from"),
+    ] {
+        let refused = server.get(&format!("/api/v1/audit/{query}"), &court).await;
+        assert_eq!(refused.status, 400, "{query}: {}", refused.text());
+        assert_eq!(refused.json().unwrap()["field"], field, "{query}");
+    }
     server.stop().await;
 }
 

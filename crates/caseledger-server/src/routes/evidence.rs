@@ -144,7 +144,13 @@ pub async fn inclusion(
 ) -> Result<Json<InclusionView>, ApiError> {
     caller.require_role(&AUDIT_ROLES)?;
     let evidence = evidence_of(&state)?;
+    let head = state.ledger().head().position;
     let proof = blocking(move || {
+        // A size beyond the head is the size's fault; any other range error the position's.
+        let field = match query.tree_size {
+            Some(size) if size > head => "tree_size",
+            _ => "position",
+        };
         let tree_size = match query.tree_size {
             Some(size) => size,
             None => match evidence.latest_checkpoint() {
@@ -159,7 +165,7 @@ pub async fn inclusion(
         };
         evidence
             .inclusion_proof(query.position, tree_size)
-            .map_err(|error| evidence_failed(error, "position"))
+            .map_err(|error| evidence_failed(error, field))
     })
     .await?;
     Ok(Json(InclusionView {
@@ -212,10 +218,16 @@ pub async fn consistency(
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyView>, ApiError> {
     let evidence = evidence_of(&state)?;
+    // A `to` beyond the head is its fault; sizes out of order or zero, `from`'s.
+    let field = if query.to > state.ledger().head().position {
+        "to"
+    } else {
+        "from"
+    };
     let proof = blocking(move || {
         evidence
             .consistency_proof(query.from, query.to)
-            .map_err(|error| evidence_failed(error, "from"))
+            .map_err(|error| evidence_failed(error, field))
     })
     .await?;
     Ok(Json(ConsistencyView {
