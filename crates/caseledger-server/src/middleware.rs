@@ -58,6 +58,7 @@ pub async fn request_context(
     metrics.in_flight_add(1);
     let response = next.run(request).instrument(span.clone()).await;
     metrics.in_flight_add(-1);
+    let response = plain_rejection_as_problem(response).await;
 
     let mut response = complete_problem(response, &request_id, &span, &state);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -70,6 +71,34 @@ pub async fn request_context(
         tracing::info!(status, elapsed_us = elapsed.as_micros() as u64, "handled");
     });
     response
+}
+
+/// The largest plain-text rejection body read to put it in a problem's detail.
+const PLAIN_REJECTION_BYTES_MAX: usize = 4096;
+
+/// A 400 that axum's own extractors answered in plain text (a path segment that is not
+/// UTF-8, say) becomes a problem like every other refusal, its text the English detail.
+async fn plain_rejection_as_problem(response: Response) -> Response {
+    let plain = response.status() == axum::http::StatusCode::BAD_REQUEST
+        && response.extensions().get::<ProblemMarker>().is_none()
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/plain"));
+    if !plain {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), PLAIN_REJECTION_BYTES_MAX)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_else(|_| "the request could not be read".into());
+    ApiError::BadRequest {
+        zh: "请求无效".into(),
+        en: text,
+        field: None,
+    }
+    .into_response()
 }
 
 fn complete_problem(

@@ -108,6 +108,17 @@ async fn every_rejection_class_changes_nothing() {
     )
     .await;
     let office = server.token("office", "office");
+    // A path segment that is not UTF-8: axum's own refusal, as a problem like the rest.
+    check(
+        &server,
+        "GET",
+        "/api/v1/cases/%ff",
+        Some(&office),
+        &[],
+        None,
+        (400, "bad-request", None),
+    )
+    .await;
     check(
         &server,
         "POST",
