@@ -114,7 +114,7 @@ impl Default for ServerConfig {
 
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("configuration {name}: {message}")]
+#[error("配置文件 {name} 有误 / configuration {name}: {message}")]
 pub struct ConfigError {
     /// The file name.
     pub name: String,
@@ -213,6 +213,11 @@ mod tests {
         };
         let error = refused("listn = \"0.0.0.0:1\"");
         assert!(error.contains("listn"), "{error}");
+        // In both languages, as the other refusals.
+        assert!(
+            error.starts_with("配置文件 a.toml 有误 / configuration a.toml: "),
+            "{error}"
+        );
         let error = refused("[limits]\nbody_bytes_max = 0");
         assert!(
             error.contains("limits.body_bytes_max must be greater than 0"),
