@@ -66,17 +66,29 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
         String::from_utf8_lossy(&past.stderr)
     );
 
-    // Flip one byte of the first batch's last record, behind the ledger's back.
-    {
+    // Flip one byte of the first batch's last record, behind the ledger's back. The batch's
+    // key is its first position; its value, each record as a 4-byte little-endian length and
+    // the record's bytes (schemas/storage.md): so the flipped record's position is known.
+    let flipped = {
         let db = common::open_sled(&data);
         let tree = db.open_tree("ledger/log").unwrap();
         let (key, value) = tree.first().unwrap().unwrap();
+        let first = u64::from_be_bytes(key.as_ref().try_into().unwrap());
+        let mut records = 0u64;
+        let mut offset = 0usize;
+        while offset < value.len() {
+            let length = u32::from_le_bytes(value[offset..offset + 4].try_into().unwrap());
+            offset += 4 + length as usize;
+            records += 1;
+        }
+        assert_eq!(offset, value.len(), "the batch's records fill its value");
         let mut value = value.to_vec();
         let at = value.len() - 5;
         value[at] ^= 0x20;
         tree.insert(key, value).unwrap();
         db.flush().unwrap();
-    }
+        first + records - 1
+    };
     let verify = caseledger(&["verify", "--json"], &data);
     assert_eq!(
         verify.status.code(),
@@ -86,7 +98,13 @@ fn verify_and_log_a_sound_then_a_tampered_ledger() {
     );
     let report = json_lines(&verify).pop().unwrap();
     assert_eq!(report["ok"], false);
-    assert!(report["broken_at"].as_u64().unwrap() >= 1);
+    // The edited record's own bytes hash to something new, so the chain breaks at the next
+    // record: its stored previous hash no longer matches.
+    assert_eq!(report["broken_at"], flipped + 1, "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("previous hash"),
+        "{report}"
+    );
 
     let text = caseledger(&["verify"], &data);
     assert_eq!(text.status.code(), Some(1));
