@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use caseledger_domain::act::{Act, CloseOutcome, Rating, RecordedAct};
-use caseledger_domain::case::{self, CaseState};
+use caseledger_domain::case::{self, CaseState, CaseStatus};
 use caseledger_domain::context::Rules;
 use caseledger_domain::credit;
 use caseledger_domain::firm::{self, FirmState};
@@ -95,6 +95,22 @@ fn a_small_run_decides_every_step_and_replays_to_the_states_the_simulation_belie
         let acts = &acts_by_stream[stream.as_str()];
         let replayed = acts.iter().fold(CaseState::default(), case::evolve);
         assert_eq!(&replayed, state, "{stream}");
+        // The year ends with every case over for good, and among its acts is the one that
+        // ended it (read from the acts, not from the fold; erasing the complainant's data
+        // may come after it).
+        assert!(
+            matches!(
+                replayed.status,
+                CaseStatus::Closed | CaseStatus::Merged | CaseStatus::Withdrawn
+            ),
+            "{stream} ends {:?}",
+            replayed.status
+        );
+        assert!(
+            acts.iter()
+                .any(|act| ["CaseClosed", "CaseMerged", "CaseWithdrawn"].contains(&act.kind())),
+            "{stream} was never closed, merged or withdrawn"
+        );
         replayed_cases += 1;
     }
     assert_eq!(replayed_cases, 400, "every case finished");
