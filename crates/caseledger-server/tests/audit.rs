@@ -153,3 +153,57 @@ async fn live_tail_resumes_with_last_event_id_and_ends_on_shutdown() {
         .await
         .expect("shutdown completes with tails open");
 }
+
+/// The live tails are bounded: with every slot taken, another is refused with a 503 that
+/// says when to try again; once a tail ends, its slot serves the next.
+#[tokio::test]
+async fn live_tails_past_the_limit_are_told_to_retry() {
+    let server = TestServer::start_with(caseledger_server::config::Limits {
+        sse_subscribers_max: 1,
+        ..caseledger_server::config::Limits::default()
+    })
+    .await;
+    let office = server.token("office", "office");
+    let bearer = format!("Bearer {office}");
+    let headers = [("authorization", bearer.as_str())];
+    let mut first = server.client().await;
+    let (status, _) = first
+        .request_streaming("GET", "/api/v1/events", &headers)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let refused = server.get("/api/v1/events", Some(&office)).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    assert_eq!(
+        refused.header("content-type"),
+        Some("application/problem+json")
+    );
+    // The first tail closes; its slot is free again (the server notices on its next write
+    // or keep-alive, so allow it a moment).
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut version = 0;
+    loop {
+        let mut next = server.client().await;
+        let (status, _) = next
+            .request_streaming("GET", "/api/v1/events", &headers)
+            .await
+            .unwrap();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed tail's slot never came back"
+        );
+        // Something for the closed tail's stream to write, so that it finds out.
+        server.append_raw(FIRM_A, version).await;
+        version += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(10), server.stop())
+        .await
+        .expect("shutdown completes");
+}

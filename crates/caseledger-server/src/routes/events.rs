@@ -12,9 +12,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use utoipa::IntoParams;
@@ -55,6 +55,9 @@ impl Drop for Subscription {
     }
 }
 
+/// Seconds a client refused for want of a live-tail slot is asked to wait (`Retry-After`).
+const SSE_RETRY_AFTER_SECONDS: u64 = 5;
+
 struct Tail {
     subscription: Arc<Subscription>,
     next: u64,
@@ -72,14 +75,14 @@ struct Tail {
         (status = 200, description = "An event stream (text/event-stream)", body = String, content_type = "text/event-stream"),
         (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an auditing role", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many open tails", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many open tails (with Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_role(&AUDIT_ROLES)?;
     let resume = match headers.get("last-event-id") {
         Some(value) => Some(
@@ -100,13 +103,19 @@ pub async fn events(
     let after = resume
         .or(query.after)
         .unwrap_or_else(|| state.ledger().head().position);
-    let permit = state
-        .sse_slots()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::Unavailable {
-            zh: "实时订阅连接数已达上限".into(),
-            en: "Too many live tails are open".into(),
-        })?;
+    let Ok(permit) = state.sse_slots().try_acquire_owned() else {
+        // Every slot is taken: a client may try again shortly, as a tail ends.
+        let mut response = ApiError::Unavailable {
+            zh: "实时订阅连接数已达上限，请稍后重试".into(),
+            en: "Too many live tails are open; try again shortly".into(),
+        }
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(SSE_RETRY_AFTER_SECONDS),
+        );
+        return Ok(response);
+    };
     state.metrics().sse_subscribers_add(1);
     let tail = Tail {
         subscription: Arc::new(Subscription {
@@ -119,7 +128,9 @@ pub async fn events(
         shutdown: state.shutdown_signal(),
     };
     let stream = futures_util::stream::unfold(tail, next_event);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 async fn next_event(mut tail: Tail) -> Option<(Result<Event, Infallible>, Tail)> {
