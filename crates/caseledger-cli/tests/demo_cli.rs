@@ -57,6 +57,9 @@ fn demo_starts_from_a_fresh_folder_then_reuses_it() {
     assert!(said.contains("tokens.json"), "{said}");
     assert!(said.contains("curl "), "how to try it: {said}");
 
+    // A folder from before the completion mark, with its tokens: reused as whole.
+    assert!(data.join("demo-year-complete").exists());
+    std::fs::remove_file(data.join("demo-year-complete")).unwrap();
     let (said, _, status) = run_demo(&data);
     assert_eq!(status, 200, "{said}");
     assert!(!said.contains("first run"), "{said}");

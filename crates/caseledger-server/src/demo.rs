@@ -287,7 +287,10 @@ async fn prepare_with_admin(
     let complete = options.dir.join(DEMO_COMPLETE_FILE_NAME);
     let head = state.ledger().head().position;
     if head > 0 {
-        if !complete.exists() {
+        // A folder made before the mark existed counts as whole when it has its tokens:
+        // they were written only after the year was.
+        let whole = complete.exists() || options.dir.join(TOKENS_FILE_NAME).exists();
+        if !whole {
             return Err(RunError(format!(
                 "{} 中的模拟年度未生成完毕（{head} 条记录，没有完成标记 {DEMO_COMPLETE_FILE_NAME}）；\
                  请删除该目录后重新运行 / the demo year in {} was cut short ({head} records, no \
