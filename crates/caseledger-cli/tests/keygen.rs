@@ -39,3 +39,33 @@ fn keygen_writes_a_private_key_and_its_verifier_and_never_overwrites() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), signer);
 }
+
+/// Refusals say what is wrong once: a folder that does not exist names the OS error once, and
+/// a name no key can take is called that, not "not a signer key". Nothing is written.
+#[test]
+fn keygen_refusals_say_what_is_wrong_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |origin: &str, out: &std::path::Path| {
+        let output = Command::new(env!("CARGO_BIN_EXE_caseledger"))
+            .args(["keygen", "--origin", origin, "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused("caseledger.test/keygen", &dir.path().join("nodir/k"));
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    let key = dir.path().join("k");
+    let stderr = refused("", &key);
+    assert!(
+        stderr.contains("cannot make a key with this name"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not a signer key"), "{stderr}");
+    assert!(!key.exists());
+}

@@ -27,12 +27,13 @@ pub const KEY_FILE_BYTES_MAX: u64 = 4096;
 #[non_exhaustive]
 pub enum KeyFileError {
     /// The file system failed.
-    #[error("密钥文件 {path} 读写失败 / key file {path}: {source}")]
+    #[error("密钥文件 {path} 读写失败 / key file {path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        /// The error, in the message (not as the error's source, which a report printing
+        /// the chain of causes would repeat).
+        cause: std::io::Error,
     },
     /// The key file already exists; keygen never overwrites a key.
     #[error(
@@ -54,19 +55,22 @@ pub enum KeyFileError {
     #[error("密钥文件 {0} 过大 / key file {0} is too large to be a key")]
     TooLarge(PathBuf),
     /// The content is not a signer key.
-    #[error("密钥文件 {path} 内容无效 / key file {path} is not a signer key: {source}")]
+    #[error("密钥文件 {path} 内容无效 / key file {path} is not a signer key: {cause}")]
     Format {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: NoteError,
+        /// Why, in the message (see `Io`).
+        cause: NoteError,
     },
+    /// A new key cannot take this name (the ledger's origin).
+    #[error("无法以此名称生成密钥 / cannot make a key with this name: {0}")]
+    Name(NoteError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-    move |source| KeyFileError::Io {
+    move |cause| KeyFileError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -108,7 +112,7 @@ fn write_new(path: &Path, text: &str, private: bool) -> Result<(), KeyFileError>
         std::io::ErrorKind::AlreadyExists => KeyFileError::Exists(path.to_path_buf()),
         _ => KeyFileError::Io {
             path: path.to_path_buf(),
-            source: error,
+            cause: error,
         },
     })?;
     file.write_all(text.as_bytes()).map_err(io(path))?;
@@ -124,10 +128,7 @@ pub fn generate_key_files(path: &Path, name: &str) -> Result<NoteSigner, KeyFile
     if public.exists() {
         return Err(KeyFileError::Exists(public));
     }
-    let signer = NoteSigner::generate(name).map_err(|source| KeyFileError::Format {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let signer = NoteSigner::generate(name).map_err(KeyFileError::Name)?;
     write_new(path, &signer.to_text(), true)?;
     write_new(&public, &signer.verifier().to_text(), false)?;
     Ok(signer)
@@ -166,9 +167,9 @@ pub fn load_signer(path: &Path) -> Result<NoteSigner, KeyFileError> {
         return Err(KeyFileError::TooLarge(path.to_path_buf()));
     }
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    NoteSigner::from_text(text.trim_end()).map_err(|source| KeyFileError::Format {
+    NoteSigner::from_text(text.trim_end()).map_err(|cause| KeyFileError::Format {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 

@@ -279,6 +279,25 @@ async fn every_rejection_class_changes_nothing() {
         (422, "unprocessable-body", Some("uscc")),
     )
     .await;
+    // Said once in each language, not twice.
+    let detail = server
+        .get("/api/v1/firms/12345", Some(&housing))
+        .await
+        .json()
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        detail.matches("统一社会信用代码无效").count(),
+        1,
+        "{detail}"
+    );
+    assert_eq!(
+        detail.matches("invalid unified social credit code").count(),
+        1,
+        "{detail}"
+    );
     let mut bad_firm = complaint();
     bad_firm["firm"] = json!("not-a-code");
     check(

@@ -68,12 +68,18 @@ const FIRM_ACT_NAMES: [(&str, &str); 13] = [
 
 /// A credit code from a path: 422 naming `uscc` when it is not a valid code.
 fn parse_uscc(text: &str) -> Result<Uscc, ApiError> {
-    text.parse::<Uscc>()
-        .map_err(|error| ApiError::Unprocessable {
-            zh: format!("统一社会信用代码无效：{error}"),
-            en: format!("Invalid unified social credit code: {error}"),
+    text.parse::<Uscc>().map_err(|error| {
+        // The domain's message is already "中文 / English": split it, not repeat it.
+        let message = error.to_string();
+        let (zh, en) = message
+            .split_once(" / ")
+            .map_or((message.as_str(), message.as_str()), |(zh, en)| (zh, en));
+        ApiError::Unprocessable {
+            zh: zh.to_owned(),
+            en: en.to_owned(),
             field: Some("uscc".into()),
-        })
+        }
+    })
 }
 
 fn firm_stream(uscc: &Uscc) -> String {
