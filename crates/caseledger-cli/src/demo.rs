@@ -19,8 +19,9 @@ pub struct Args {
     #[arg(long, default_value_t = DEMO_CASES_DEFAULT,
           value_parser = clap::value_parser!(u64).range(1..=DEMO_CASES_MAX))]
     cases: u64,
-    /// 监听地址 / Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// 监听地址（可写主机名如 localhost:8080） / Address to listen on (a host name such as
+    /// localhost:8080 works too).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::serve::parse_listen)]
     listen: SocketAddr,
 }
 

@@ -12,8 +12,9 @@ pub struct Args {
     /// 账本目录（不存在则创建） / The ledger folder (created when absent).
     #[arg(long)]
     data: PathBuf,
-    /// 监听地址（默认 127.0.0.1:8080） / Address to listen on (default 127.0.0.1:8080, loopback).
-    #[arg(long)]
+    /// 监听地址（默认 127.0.0.1:8080，可写主机名如 localhost:8080） / Address to listen on
+    /// (default 127.0.0.1:8080, loopback; a host name such as localhost:8080 works too).
+    #[arg(long, value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// 配置文件（TOML，见 ops/server.toml） / Configuration file (TOML, see ops/server.toml).
     #[arg(long)]
@@ -26,6 +27,23 @@ pub struct Args {
 }
 
 /// Structured logs as JSON lines on stderr; `RUST_LOG` filters (default `info`).
+/// A `--listen` address: `IP:PORT`, or `HOST:PORT` resolved to its first address
+/// (`localhost:8080` is 127.0.0.1:8080 or [::1]:8080, as the system resolves it).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    use std::net::ToSocketAddrs as _;
+    match text.to_socket_addrs() {
+        Ok(mut addresses) => addresses
+            .next()
+            .ok_or_else(|| format!("{text} resolves to no address / 无法解析")),
+        Err(error) => Err(format!(
+            "not an address such as 127.0.0.1:8080 or localhost:8080 / 不是有效地址: {error}"
+        )),
+    }
+}
+
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -67,3 +67,38 @@ fn another_origin_is_refused_without_leaving_a_key() {
     let public = std::fs::read_to_string(data.join("checkpoint.key.pub")).unwrap();
     assert!(public.starts_with("caseledger.bench/local+"), "{public}");
 }
+
+/// `--listen` takes a host name too (`localhost:0`), resolved by the system; a name that
+/// does not resolve is refused before anything is made.
+#[test]
+fn a_host_name_listens_and_an_unknown_one_is_refused() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let mut child = caseledger()
+        .args(["serve", "--listen", "localhost:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = common::address_in(&line).unwrap_or_else(|| panic!("no address in {line:?}"));
+    assert!(address.ip().is_loopback(), "{address}");
+    common::stop(child);
+
+    let elsewhere = dir.path().join("never-made");
+    let refused = caseledger()
+        .args(["serve", "--listen", "no-such-host.invalid:80", "--data"])
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--listen"), "{stderr}");
+    assert!(!elsewhere.exists());
+}
