@@ -177,6 +177,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.submitters == 0 || args.records == 0 {
         anyhow::bail!("--records and --submitters must be at least 1 / 数量必须大于零");
     }
+    // A payload the writer would refuse is refused here, before the folder is made.
+    let sample = synthetic::Generator::new(0, args.payload_bytes).next_request();
+    if sample.payload.len() > caseledger_log::PAYLOAD_BYTES_MAX {
+        anyhow::bail!(
+            "--payload-bytes {} makes payloads of {} bytes, over the {} a record allows / \
+             载荷过大",
+            args.payload_bytes,
+            sample.payload.len(),
+            caseledger_log::PAYLOAD_BYTES_MAX
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
