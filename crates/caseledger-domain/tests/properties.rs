@@ -57,7 +57,17 @@ proptest! {
     }
 
     #[test]
-    fn identifiers_never_panic_and_round_trip(text in ".{0,40}") {
+    fn identifiers_never_panic_and_round_trip(text in prop_oneof![
+        // Anything at all, and text shaped like unit ids, categories and codes, so that
+        // valid ones come up often and their round trips are checked.
+        ".{0,40}",
+        "[a-z0-9-]{1,16}(/[a-z0-9-]{1,16}){0,2}",
+        "[a-z][a-z-]{0,20}",
+        first17().prop_map(|first| {
+            let check = uscc_check_char(&first).unwrap();
+            format!("{first}{check}")
+        }),
+    ]) {
         if let Ok(code) = Uscc::new(text.clone()) {
             prop_assert_eq!(code.to_string(), text.clone());
         }
@@ -106,4 +116,16 @@ proptest! {
         let sealed = seal(&data, &context, &mut keys).unwrap();
         prop_assert_eq!(unseal(&sealed, &context, &keys).unwrap(), data);
     }
+}
+
+/// The shapes `identifiers_never_panic_and_round_trip` draws from do reach valid values, so
+/// its round-trip checks run.
+#[test]
+fn the_identifier_shapes_reach_valid_values() {
+    assert!(UnitId::new("township/dongping".to_owned()).is_ok());
+    assert!(UnitId::new("compound/dongping/lanting-11".to_owned()).is_ok());
+    assert!(Category::new("service-quality".to_owned()).is_ok());
+    let first = "91430923MA4L12346";
+    let check = uscc_check_char(first).unwrap();
+    assert!(Uscc::new(format!("{first}{check}")).is_ok());
 }
