@@ -25,6 +25,19 @@ fn request(step: &support::Step, expected_version: u64, id: u128) -> AppendReque
     }
 }
 
+/// The ledger in `dir` with every projection attached, as the server opens it.
+fn open_projected(
+    dir: &std::path::Path,
+) -> Result<caseledger_projections::ledger::ProjectedLedger, caseledger_projections::Error> {
+    open_ledger(
+        dir,
+        LedgerOptions::new("caseledger.test/live"),
+        all(),
+        Options::default(),
+        &mut |_| {},
+    )
+}
+
 #[test]
 fn a_client_reads_its_own_write() {
     let rules = support::rules();
@@ -40,14 +53,7 @@ fn a_client_reads_its_own_write() {
         )
         .expect("filed");
     let dir = tempfile::tempdir().expect("temp dir");
-    let opened = open_ledger(
-        dir.path(),
-        LedgerOptions::new("caseledger.test/live"),
-        all(),
-        Options::default(),
-        &mut |_| {},
-    )
-    .expect("opens");
+    let opened = open_projected(dir.path()).expect("opens");
     let queries = CaseQueries::new(opened.reader.clone());
     assert_eq!(queries.status(&case.to_string()).expect("query"), None);
     let appended = opened
@@ -98,14 +104,7 @@ fn an_append_before_attaching_is_refused() {
     // crash after the flush leaves an unanswered append), and then it is not left
     // unprojected: opened with the projections, they catch up to it.
     drop(ledger);
-    let opened = open_ledger(
-        dir.path(),
-        LedgerOptions::new("caseledger.test/live"),
-        all(),
-        Options::default(),
-        &mut |_| {},
-    )
-    .expect("reopens");
+    let opened = open_projected(dir.path()).expect("reopens");
     let head = opened.ledger.head().position;
     assert!(head <= 1, "head {head}");
     for (name, checkpoint) in opened.live.checkpoints() {

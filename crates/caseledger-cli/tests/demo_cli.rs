@@ -101,25 +101,14 @@ fn a_year_cut_short_is_refused_and_a_port_in_use_makes_no_folder() {
     assert_eq!(status.code(), Some(2));
     assert!(!data.join("demo-year-complete").exists());
 
-    let again = common::caseledger()
-        .args(["demo", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&again.stderr);
+    let (code, stderr) = common::run_refused("demo", "127.0.0.1:0", &data, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("was cut short"), "{stderr}");
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let elsewhere = dir.path().join("never-made");
-    let refused = common::caseledger()
-        .args(["demo", "--listen", &address, "--data"])
-        .arg(&elsewhere)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
+    let (code, _) = common::run_refused("demo", &address, &elsewhere, &[]);
+    assert_eq!(code, Some(2));
     assert!(!elsewhere.exists(), "the refused demo made its folder");
 }

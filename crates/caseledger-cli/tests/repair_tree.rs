@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{caseledger, get_status, issue, request, serve, stop};
+use common::{get_status, issue, request, serve, stop};
 
 /// Flips a byte of the first stored block of leaf hashes (records 1..=16).
 fn damage_first_leaf_block(data: &Path) {
@@ -39,14 +39,8 @@ fn a_damaged_tree_refuses_to_start_and_the_repair_rebuilds_it() {
     stop(child);
     damage_first_leaf_block(&data);
 
-    let refused = caseledger()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let (code, stderr) = common::run_refused("serve", "127.0.0.1:0", &data, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("--repair-evidence-tree"), "{stderr}");
     assert!(stderr.contains("the record or the tree"), "{stderr}");
 

@@ -9,14 +9,8 @@ fn a_port_in_use_is_refused_with_how_to_pick_another() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
-    let output = caseledger()
-        .args(["serve", "--listen", &address, "--data"])
-        .arg(dir.path().join("ledger"))
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (code, stderr) = common::run_refused("serve", &address, &dir.path().join("ledger"), &[]);
+    assert_eq!(code, Some(2));
     assert!(
         stderr.contains(&format!("cannot listen on {address}")),
         "{stderr}"
@@ -38,14 +32,8 @@ fn another_origin_is_refused_without_leaving_a_key() {
         .output()
         .unwrap();
     assert!(bench.status.success());
-    let refused = caseledger()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let (code, stderr) = common::run_refused("serve", "127.0.0.1:0", &data, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("caseledger.bench/local"), "{stderr}");
     assert!(!data.join("checkpoint.key").exists(), "a key was left");
     assert!(!data.join("checkpoint.key.pub").exists());
@@ -54,15 +42,12 @@ fn another_origin_is_refused_without_leaving_a_key() {
     // next; before the fix the start stopped at the key named for the other origin.)
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, "origin = \"caseledger.bench/local\"\n").unwrap();
-    let again = caseledger()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&again.stderr);
+    let (_, stderr) = common::run_refused(
+        "serve",
+        "127.0.0.1:0",
+        &data,
+        &["--config", config.to_str().unwrap()],
+    );
     assert!(!stderr.contains("the key is named"), "{stderr}");
     let public = std::fs::read_to_string(data.join("checkpoint.key.pub")).unwrap();
     assert!(public.starts_with("caseledger.bench/local+"), "{public}");
@@ -92,13 +77,8 @@ fn a_host_name_listens_and_an_unknown_one_is_refused() {
     common::stop(child);
 
     let elsewhere = dir.path().join("never-made");
-    let refused = caseledger()
-        .args(["serve", "--listen", "no-such-host.invalid:80", "--data"])
-        .arg(&elsewhere)
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let (code, stderr) = common::run_refused("serve", "no-such-host.invalid:80", &elsewhere, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("--listen"), "{stderr}");
     assert!(!elsewhere.exists());
 }

@@ -10,6 +10,27 @@ pub fn caseledger() -> Command {
     Command::new(env!("CARGO_BIN_EXE_caseledger"))
 }
 
+/// Runs `caseledger COMMAND --listen LISTEN --data DATA EXTRA…` (`serve` or `demo`) to its
+/// end, logs off: a start expected to be refused. Returns its exit code and its stderr.
+pub fn run_refused(
+    command: &str,
+    listen: &str,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, String) {
+    let output = caseledger()
+        .args([command, "--listen", listen, "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// The address in a line such as `serving: http://127.0.0.1:4711 …`.
 pub fn address_in(line: &str) -> Option<SocketAddr> {
     line.split("http://")
